@@ -1,0 +1,359 @@
+#include "cli/cli.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "cli/render.h"
+#include "common/log.h"
+#include "hub/hub.h"
+#include "hub/serialize.h"
+#include "spec/catalog.h"
+#include "spec/lint.h"
+#include "spec/loader.h"
+#include "store/store.h"
+
+namespace hubspoke::cli {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr const char* kVersion = "0.1.0";
+
+struct Loaded {
+  spec::Catalog catalog;
+  std::vector<spec::Workflow> workflows;  // kind Workflow
+  std::vector<spec::Workflow> all;        // every document, for lint
+};
+
+// Loads every document of every file; WorkflowTemplates go to the catalog.
+Result<Loaded> LoadAll(const std::vector<std::string>& files) {
+  Loaded out;
+  for (const std::string& file : files) {
+    auto loaded = spec::LoadFile(file);
+    if (!loaded.ok()) return Fail(loaded.error());
+    for (spec::Workflow& wf : loaded->workflows) {
+      out.all.push_back(wf);
+      if (wf.kind == "Workflow") {
+        out.workflows.push_back(std::move(wf));
+      } else if (wf.kind == "WorkflowTemplate" || wf.kind == "ClusterWorkflowTemplate") {
+        out.catalog.Add(std::move(wf));
+      }
+    }
+  }
+  return out;
+}
+
+std::string DefaultDataDir() {
+  if (const char* xdg = getenv("XDG_STATE_HOME"); xdg && *xdg) {
+    return std::string(xdg) + "/hubspoke";
+  }
+  if (const char* home = getenv("HOME"); home && *home) {
+    return std::string(home) + "/.local/state/hubspoke";
+  }
+  return ".hubspoke";
+}
+
+int TerminalWidth() {
+  struct winsize ws;
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) return ws.ws_col;
+  return 100;
+}
+
+bool ParseParam(const std::string& text, std::pair<std::string, std::string>& out) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) return false;
+  out = {text.substr(0, eq), text.substr(eq + 1)};
+  return true;
+}
+
+// Lints what is about to run; prints problems; false when an error makes running pointless.
+bool LintBeforeRun(const std::vector<spec::Workflow>& docs, const spec::Catalog& catalog) {
+  bool ok = true;
+  for (const spec::Workflow& wf : docs) {
+    for (const spec::Diagnostic& d : spec::Lint(wf, catalog)) {
+      std::cerr << d.ToString() << "\n";
+      if (d.severity == spec::Diagnostic::Severity::kError) ok = false;
+    }
+  }
+  return ok;
+}
+
+struct RunFlags {
+  std::vector<std::string> files;
+  std::string from;
+  std::vector<std::string> params;
+  std::string entrypoint;
+  std::string name;
+  int spokes = 0;
+  std::string output;
+  std::string data_dir;
+  std::vector<std::string> image_maps;
+  bool quiet = false;
+};
+
+// Collects the run's workflows: the one named, then the children it created, recursively.
+std::vector<const engine::WorkflowStatus*> RunTree(const engine::Engine& engine,
+                                                   const std::string& root) {
+  std::vector<const engine::WorkflowStatus*> out;
+  std::vector<std::string> stack{root};
+  while (!stack.empty()) {
+    std::string name = stack.front();
+    stack.erase(stack.begin());
+    if (const auto* st = engine.Find(name)) out.push_back(st);
+    for (const std::string& child : engine.ChildrenOf(name)) stack.push_back(child);
+  }
+  return out;
+}
+
+int DoRun(const RunFlags& flags) {
+  auto loaded = LoadAll(flags.files);
+  if (!loaded.ok()) {
+    std::cerr << "hubspoke: " << loaded.error().ToString() << "\n";
+    return kExitUsage;
+  }
+  std::vector<spec::Workflow> targets;
+  if (!flags.from.empty()) {
+    std::string name = flags.from;
+    for (const char* prefix : {"workflowtemplate/", "workflowtemplates/", "wftmpl/",
+                               "clusterworkflowtemplate/", "cwftmpl/"}) {
+      if (name.rfind(prefix, 0) == 0) name = name.substr(strlen(prefix));
+    }
+    auto wf = spec::FromTemplate(name, loaded->catalog);
+    if (!wf.ok()) {
+      std::cerr << "hubspoke: " << wf.error().ToString() << "\n";
+      return kExitUsage;
+    }
+    targets.push_back(std::move(*wf));
+  } else {
+    targets = loaded->workflows;
+  }
+  if (targets.empty()) {
+    std::string names;
+    for (const std::string& n : loaded->catalog.Names()) names += (names.empty() ? "" : ", ") + n;
+    std::cerr << "hubspoke: no Workflow to run in the given files";
+    if (!names.empty()) {
+      std::cerr << "; they define WorkflowTemplates " << names << ".\nRun one with: hubspoke run";
+      for (const auto& f : flags.files) std::cerr << " " << f;
+      std::cerr << " --from workflowtemplate/" << loaded->catalog.Names().front();
+    }
+    std::cerr << "\n";
+    return kExitUsage;
+  }
+  std::vector<std::pair<std::string, std::string>> params;
+  for (const std::string& p : flags.params) {
+    std::pair<std::string, std::string> kv;
+    if (!ParseParam(p, kv)) {
+      std::cerr << "hubspoke: -p " << p << ": expected name=value\n";
+      return kExitUsage;
+    }
+    params.push_back(kv);
+  }
+  std::vector<spec::Workflow> resolved;
+  for (spec::Workflow& wf : targets) {
+    if (!flags.entrypoint.empty()) wf.spec.entrypoint = flags.entrypoint;
+    if (!flags.name.empty()) wf.metadata.name = flags.name;
+    auto r = spec::Resolve(wf, loaded->catalog);
+    if (!r.ok()) {
+      std::cerr << "hubspoke: " << r.error().ToString() << "\n";
+      return kExitUsage;
+    }
+    spec::OverrideParameters(*r, params);
+    if (!flags.entrypoint.empty()) r->spec.entrypoint = flags.entrypoint;
+    resolved.push_back(std::move(*r));
+  }
+  if (!LintBeforeRun(resolved, loaded->catalog)) {
+    std::cerr << "hubspoke: the manifest has errors (above); nothing was run\n";
+    return kExitUsage;
+  }
+
+  std::string data_dir = flags.data_dir.empty() ? DefaultDataDir() : flags.data_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    std::cerr << "hubspoke: cannot create data directory " << data_dir << ": " << ec.message()
+              << " (choose another with --data DIR)\n";
+    return kExitUsage;
+  }
+  auto store = store::OpenSqlite({data_dir + "/hubspoke.db"});
+  if (!store.ok()) {
+    std::cerr << "hubspoke: " << store.error().ToString() << "\n";
+    return kExitUsage;
+  }
+  hub::HubOptions options;
+  options.data_dir = data_dir;
+  options.local_spokes = flags.spokes > 0
+                             ? flags.spokes
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (const std::string& m : flags.image_maps) {
+    if (!options.images.Add(m)) {
+      std::cerr << "hubspoke: --image-map " << m << ": expected IMAGE=COMMAND\n";
+      return kExitUsage;
+    }
+  }
+  hub::Hub hub(std::move(options), std::move(*store), loaded->catalog);
+  std::vector<std::string> names;
+  for (spec::Workflow& wf : resolved) {
+    auto name = hub.Submit(std::move(wf));
+    if (!name.ok()) {
+      std::cerr << "hubspoke: " << name.error().ToString() << "\n";
+      return kExitUsage;
+    }
+    names.push_back(*name);
+    if (!flags.quiet) std::cerr << "hubspoke: started workflow " << *name << "\n";
+  }
+
+  bool tty = isatty(STDERR_FILENO) && !flags.quiet;
+  SystemClock clock;
+  Micros last_plain = clock.Now();
+  std::string last_line;
+  int drawn_lines = 0;
+  for (const std::string& name : names) {
+    while (!hub.WaitFinished(name, tty ? 100 : 1000)) {
+      if (flags.quiet) continue;
+      std::string text;
+      hub.Inspect([&](const engine::Engine& engine) {
+        text = RenderProgress(RunTree(engine, name), clock.Now(), TerminalWidth(), tty);
+      });
+      if (tty) {
+        if (drawn_lines > 0) std::cerr << "\x1b[" << drawn_lines << "A\x1b[J";
+        std::cerr << text << std::flush;
+        drawn_lines = static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+      } else if (clock.Now() - last_plain >= 2'000'000) {
+        last_plain = clock.Now();
+        std::string first = text.substr(0, text.find('\n'));
+        if (first != last_line) std::cerr << first << "\n";
+        last_line = first;
+      }
+    }
+  }
+  if (tty && drawn_lines > 0) std::cerr << "\x1b[" << drawn_lines << "A\x1b[J" << std::flush;
+
+  int code = kExitOk;
+  std::vector<std::string> json_docs;
+  hub.Inspect([&](const engine::Engine& engine) {
+    Micros now = clock.Now();
+    for (const std::string& name : names) {
+      const engine::WorkflowStatus* st = engine.Find(name);
+      if (st->phase != engine::Phase::kSucceeded) code = kExitFailed;
+      if (flags.output == "json" || flags.output == "yaml") {
+        json_docs.push_back(hub::WorkflowToJson(*engine.FindSpec(name), *st, true));
+        continue;
+      }
+      std::cout << RenderTree(*st, now, isatty(STDOUT_FILENO)) << "\n";
+      std::cout << RenderSummary(RunTree(engine, name), now) << std::flush;
+    }
+  });
+  for (const std::string& doc : json_docs) {
+    std::cout << (flags.output == "yaml" ? hub::JsonToYaml(doc) : doc) << "\n";
+  }
+  if (auto err = hub.StoreError()) {
+    std::cerr << "hubspoke: warning: state was not fully saved: " << err->ToString() << "\n";
+  }
+  if (!flags.quiet) std::cerr << "hubspoke: state kept in " << data_dir << "\n";
+  return code;
+}
+
+int DoLint(const std::vector<std::string>& files) {
+  int errors = 0, warnings = 0, documents = 0;
+  spec::Catalog catalog;
+  std::vector<spec::Workflow> docs;
+  for (const std::string& file : files) {
+    auto loaded = spec::LoadFile(file);
+    if (!loaded.ok()) {
+      std::cout << loaded.error().ToString() << "\n";
+      ++errors;
+      continue;
+    }
+    for (spec::Workflow& wf : loaded->workflows) {
+      if (wf.kind == "WorkflowTemplate" || wf.kind == "ClusterWorkflowTemplate") catalog.Add(wf);
+      docs.push_back(std::move(wf));
+    }
+  }
+  for (const spec::Workflow& wf : docs) {
+    ++documents;
+    for (const spec::Diagnostic& d : spec::Lint(wf, catalog)) {
+      std::cout << d.ToString() << "\n";
+      if (d.severity == spec::Diagnostic::Severity::kError)
+        ++errors;
+      else
+        ++warnings;
+    }
+  }
+  if (errors == 0) {
+    std::cerr << "no errors in " << documents << " manifest" << (documents == 1 ? "" : "s")
+              << (warnings ? " (" + std::to_string(warnings) + " warnings)" : "") << "\n";
+    return kExitOk;
+  }
+  std::cerr << errors << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning"
+            << (warnings == 1 ? "" : "s") << "\n";
+  return kExitFailed;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"hubspoke: a hub-and-spoke workflow engine for Argo Workflows manifests"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", kVersion);
+
+  RunFlags run;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run",
+      "Run workflows on an embedded hub with local spokes.\n\nExamples:\n"
+      "  hubspoke run examples/hub-and-spoke/*.yaml --from workflowtemplate/hub-orchestrator\n"
+      "  hubspoke run hello.yaml -p message=hi -o json");
+  run_cmd->add_option("files", run.files, "manifest files (multi-document YAML allowed)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  run_cmd->add_option("--from", run.from, "run a WorkflowTemplate: workflowtemplate/NAME");
+  run_cmd->add_option("-p,--parameter", run.params, "workflow parameter name=value (repeatable)");
+  run_cmd->add_option("--entrypoint", run.entrypoint, "template to start from");
+  run_cmd->add_option("--name", run.name, "workflow name (instead of generateName)");
+  run_cmd->add_option("--spokes", run.spokes, "local spokes (default: number of cores)")
+      ->check(CLI::Range(1, 4096));
+  run_cmd->add_option("-o,--output", run.output, "json | yaml | wide")
+      ->check(CLI::IsMember({"json", "yaml", "wide"}));
+  run_cmd->add_option("--data", run.data_dir,
+                      "state directory (default $XDG_STATE_HOME/hubspoke or "
+                      "~/.local/state/hubspoke)");
+  run_cmd->add_option("--image-map", run.image_maps,
+                      "IMAGE=COMMAND: run containers of IMAGE that give no command with COMMAND");
+  run_cmd->add_flag("-q,--quiet", run.quiet, "no progress output");
+
+  std::vector<std::string> lint_files;
+  CLI::App* lint_cmd =
+      app.add_subcommand("lint",
+                         "Check manifests and print every problem as file:line:col.\n\nExample:\n"
+                         "  hubspoke lint examples/hub-and-spoke/*.yaml");
+  lint_cmd->add_option("files", lint_files, "manifest files")->required()->check(CLI::ExistingFile);
+
+  CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (const char* level = getenv("HUBSPOKE_LOG"); level && std::string(level) == "debug") {
+    SetLogLevel(LogLevel::kDebug);
+  }
+  if (*run_cmd) return DoRun(run);
+  if (*lint_cmd) return DoLint(lint_files);
+  if (*version_cmd) {
+    std::cout << "hubspoke " << kVersion << "\n";
+    return kExitOk;
+  }
+  return kExitUsage;
+}
+
+}  // namespace hubspoke::cli

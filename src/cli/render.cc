@@ -1,0 +1,719 @@
+#include "cli/render.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <iterator>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "hub/serialize.h"
+
+namespace hubspoke::cli {
+namespace {
+
+using engine::Node;
+using engine::NodeType;
+using engine::Phase;
+using engine::WorkflowStatus;
+
+constexpr size_t kElideAbove = 50;  // tree: fan-out groups longer than this are elided...
+constexpr size_t kShowFirst = 5;    // ...to their first items...
+constexpr size_t kShowFailed = 20;  // ...and this many failed ones
+constexpr size_t kSlowest = 5;
+constexpr size_t kMaxFailedListed = 20;
+constexpr size_t kMaxSummaryGroups = 10;
+constexpr size_t kMaxProgressGroups = 6;
+constexpr size_t kMaxLabel = 24;
+constexpr size_t kMaxParameter = 120;
+constexpr size_t kHeaderWidth = 21;  // "Name:" and its padding, as `argo get` aligns them
+constexpr size_t kPhaseCount = static_cast<size_t>(Phase::kOmitted) + 1;
+
+using PhaseCounts = std::array<size_t, kPhaseCount>;
+
+std::string_view Glyph(Phase phase) {
+  switch (phase) {
+    case Phase::kPending:
+      return "◷";
+    case Phase::kRunning:
+      return "●";
+    case Phase::kSucceeded:
+      return "✔";
+    case Phase::kFailed:
+      return "✖";
+    case Phase::kError:
+      return "⚠";
+    case Phase::kSkipped:
+    case Phase::kOmitted:
+      return "○";
+  }
+  return "?";
+}
+
+// The ANSI color argo gives a phase's glyph; "" for the terminal's default.
+std::string_view ColorCode(Phase phase) {
+  switch (phase) {
+    case Phase::kPending:
+      return "33";
+    case Phase::kRunning:
+      return "36";
+    case Phase::kSucceeded:
+      return "32";
+    case Phase::kFailed:
+    case Phase::kError:
+      return "31";
+    case Phase::kSkipped:
+    case Phase::kOmitted:
+      return "";
+  }
+  return "";
+}
+
+std::string Paint(std::string_view text, std::string_view code, bool color) {
+  if (!color || code.empty()) return std::string(text);
+  return "\x1b[" + std::string(code) + "m" + std::string(text) + "\x1b[0m";
+}
+
+// Terminal columns of UTF-8 text, one per code point (glyphs and box characters are narrow).
+size_t DisplayWidth(std::string_view s) {
+  return std::count_if(s.begin(), s.end(),
+                       [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+}
+
+void Pad(std::string& out, size_t width, size_t to) {
+  if (width < to) out.append(to - width, ' ');
+}
+
+// At most `max` columns, the last one "…" when cut.
+std::string Truncate(std::string_view s, size_t max) {
+  if (DisplayWidth(s) <= max) return std::string(s);
+  size_t columns = 0, end = 0;
+  for (; end < s.size(); ++end) {
+    if ((static_cast<unsigned char>(s[end]) & 0xC0) != 0x80 && ++columns == max) break;
+  }
+  return std::string(s.substr(0, end)) + "…";
+}
+
+std::string OneLine(std::string_view s) {
+  std::string out(s);
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
+  return out;
+}
+
+std::string FormatDuration(Micros d) {
+  long long micros = std::max<Micros>(d, 0);
+  long long secs = micros / 1'000'000;
+  char buf[32];
+  if (secs < 10) {
+    std::snprintf(buf, sizeof buf, "%.1fs", micros / 1e6);
+  } else if (secs < 60) {
+    std::snprintf(buf, sizeof buf, "%llds", secs);
+  } else if (secs < 3600) {
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", secs / 60, secs % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", secs / 3600, secs % 3600 / 60);
+  }
+  return buf;
+}
+
+// From `start` to `end`, or to `now` while still running; 0 when not started.
+Micros Span(Micros start, Micros end, Micros now) {
+  if (start <= 0) return 0;
+  return std::max<Micros>(0, (end > 0 ? end : now) - start);
+}
+
+Micros WorkflowDuration(const WorkflowStatus& w, Micros now) {
+  return Span(w.started_at > 0 ? w.started_at : w.created_at, w.finished_at, now);
+}
+
+// "940 Succeeded, 3 Running": the non-zero counts in phase order.
+std::string CountsText(const PhaseCounts& counts) {
+  std::string out;
+  for (size_t p = 0; p < kPhaseCount; ++p) {
+    if (counts[p] == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(counts[p]) + " " + std::string(engine::PhaseName(static_cast<Phase>(p)));
+  }
+  return out;
+}
+
+// Node lookups built once per workflow, so that no view searches the node list per node.
+struct NodeIndex {
+  explicit NodeIndex(const WorkflowStatus& w) : parent(w.nodes.size(), -1) {
+    by_id.reserve(w.nodes.size());
+    for (size_t i = 0; i < w.nodes.size(); ++i) by_id.emplace(w.nodes[i].id, static_cast<int>(i));
+    for (size_t i = 0; i < w.nodes.size(); ++i) {
+      for (const std::string& child : w.nodes[i].children) {
+        int j = Find(child);
+        if (j >= 0 && parent[j] < 0 && j != static_cast<int>(i)) parent[j] = static_cast<int>(i);
+      }
+    }
+  }
+  int Find(std::string_view id) const {
+    auto it = by_id.find(id);
+    return it == by_id.end() ? -1 : it->second;
+  }
+
+  std::unordered_map<std::string_view, int> by_id;
+  std::vector<int> parent;  // the first node listing it among its children; -1 for none
+};
+
+// ---- RenderTree ----
+
+struct Row {
+  std::string prefix;  // tree connectors
+  bool glyph = true;   // false for "… N more" lines
+  Phase phase = Phase::kPending;
+  std::string name;
+  std::string template_name;
+  std::string spoke;
+  std::string duration;
+  std::string message;
+};
+
+class TreeBuilder {
+ public:
+  TreeBuilder(const WorkflowStatus& w, Micros now)
+      : nodes_(w.nodes),
+        now_(now),
+        index_(w),
+        grouped_(w.nodes.size(), false),
+        visited_(w.nodes.size(), false) {
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      const Node& n = nodes_[i];
+      if (!n.boundary_id.empty()) by_boundary_[n.boundary_id].push_back(static_cast<int>(i));
+      if (n.type != NodeType::kTaskGroup && n.type != NodeType::kRetry) continue;
+      for (const std::string& child : n.children) {
+        int j = index_.Find(child);
+        if (j >= 0) grouped_[j] = true;
+      }
+    }
+  }
+
+  // The root's tree, then any other top-level trees (a workflow's onExit handler).
+  std::vector<Row> Build() {
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (i == 0 || (index_.parent[i] < 0 && nodes_[i].boundary_id.empty())) {
+        Visit(static_cast<int>(i), " ", " ");
+      }
+    }
+    return std::move(rows_);
+  }
+
+ private:
+  struct Entry {
+    int node = -1;        // a node, or -1 for the elision line
+    std::string elision;  // "… 940 more (940 Succeeded)"
+  };
+
+  // Prints node `i` after `line`; its descendants' lines start with `below`.
+  void Visit(int i, const std::string& line, const std::string& below) {
+    if (visited_[i]) return;  // malformed links (a cycle, a node under two parents): print once
+    visited_[i] = true;
+    const Node& n = nodes_[i];
+    Row row;
+    row.prefix = line;
+    row.phase = n.phase;
+    row.name = n.display_name.empty() ? n.name : n.display_name;
+    row.template_name = n.template_name;
+    row.message = OneLine(n.message);
+    if (n.type == NodeType::kPod) {
+      row.spoke = n.child_workflow.empty() ? n.host_node_name : n.child_workflow;
+      if (n.started_at > 0) row.duration = FormatDuration(Span(n.started_at, n.finished_at, now_));
+      if (!n.child_workflow.empty() && row.message.empty()) {
+        row.message = "child workflow " + std::string(engine::PhaseName(n.phase));
+      }
+    }
+    rows_.push_back(std::move(row));
+    switch (n.type) {
+      case NodeType::kSteps:
+        VisitStepGroups(Select(i, NodeType::kStepGroup), below);
+        break;
+      case NodeType::kDag:
+        VisitList(Select(i, std::nullopt), below);
+        break;
+      case NodeType::kStepGroup:
+      case NodeType::kTaskGroup:
+      case NodeType::kRetry:
+        VisitList(Children(i), below);
+        break;
+      default:  // leaves; a DAG task's children are its dependents, shown under the DAG
+        break;
+    }
+  }
+
+  // Argo's layout: each step group hangs off the steps node; parallel steps of one group fork
+  // with "┬" and follow below it.
+  void VisitStepGroups(const std::vector<int>& groups, const std::string& below) {
+    std::vector<std::vector<Entry>> lists;
+    for (int g : groups) {
+      std::vector<Entry> entries = Elide(Children(g));
+      if (!entries.empty()) lists.push_back(std::move(entries));
+    }
+    for (size_t gi = 0; gi < lists.size(); ++gi) {
+      bool last_group = gi + 1 == lists.size();
+      std::string part = below + (last_group ? "└─" : "├─");
+      std::string sub = below + (last_group ? "  " : "│ ");
+      const std::vector<Entry>& entries = lists[gi];
+      for (size_t j = 0; j < entries.size(); ++j) {
+        bool last = j + 1 == entries.size();
+        if (entries.size() == 1) {
+          Emit(entries[j], part + "──", sub + "  ");
+        } else if (j == 0) {
+          Emit(entries[j], part + "┬─", sub + "│ ");
+        } else {
+          Emit(entries[j], sub + (last ? "└─" : "├─"), sub + (last ? "  " : "│ "));
+        }
+      }
+    }
+  }
+
+  void VisitList(const std::vector<int>& kids, const std::string& below) {
+    std::vector<Entry> entries = Elide(kids);
+    for (size_t j = 0; j < entries.size(); ++j) {
+      bool last = j + 1 == entries.size();
+      Emit(entries[j], below + (last ? "└─" : "├─"), below + (last ? "  " : "│ "));
+    }
+  }
+
+  void Emit(const Entry& entry, const std::string& line, const std::string& below) {
+    if (entry.node >= 0) {
+      Visit(entry.node, line, below);
+      return;
+    }
+    Row row;
+    row.prefix = line;
+    row.glyph = false;
+    row.name = entry.elision;
+    rows_.push_back(std::move(row));
+  }
+
+  // Children of node `i` that it shows directly (step groups belong to their steps node).
+  std::vector<int> Children(int i) const {
+    std::vector<int> kids;
+    for (const std::string& id : nodes_[i].children) {
+      int j = index_.Find(id);
+      if (j >= 0 && j != i && nodes_[j].type != NodeType::kStepGroup) kids.push_back(j);
+    }
+    return kids;
+  }
+
+  // Nodes inside boundary `i`: its step groups (`type` kStepGroup) or a DAG's tasks (no `type`:
+  // all but fan-out items and retry attempts, which show under their group or retry node). Falls
+  // back to `i`'s children when nothing names `i` as its boundary.
+  std::vector<int> Select(int i, std::optional<NodeType> type) const {
+    std::vector<int> picked;
+    auto keep = [&](int j) {
+      return type ? nodes_[j].type == *type
+                  : nodes_[j].type != NodeType::kStepGroup && !grouped_[j];
+    };
+    auto it = by_boundary_.find(nodes_[i].id);
+    if (it != by_boundary_.end()) {
+      std::copy_if(it->second.begin(), it->second.end(), std::back_inserter(picked), keep);
+    }
+    if (!picked.empty()) return picked;
+    for (const std::string& id : nodes_[i].children) {
+      int j = index_.Find(id);
+      if (j >= 0 && j != i && keep(j)) picked.push_back(j);
+    }
+    return picked;
+  }
+
+  // Keeps every node, except that a fan-out (items sharing `fanout`) longer than kElideAbove
+  // keeps its first and its failed items and ends with one line counting the rest by phase.
+  std::vector<Entry> Elide(const std::vector<int>& kids) const {
+    struct Bucket {
+      size_t total = 0, seen = 0, failed_shown = 0, hidden = 0;
+      PhaseCounts hidden_by_phase{};
+    };
+    std::unordered_map<std::string_view, Bucket> buckets;
+    for (int k : kids) {
+      if (!nodes_[k].fanout.empty()) ++buckets[nodes_[k].fanout].total;
+    }
+    std::vector<Entry> entries;
+    for (int k : kids) {
+      const Node& n = nodes_[k];
+      if (n.fanout.empty()) {
+        entries.push_back({k, ""});
+        continue;
+      }
+      Bucket& b = buckets[n.fanout];
+      ++b.seen;
+      bool show = b.total <= kElideAbove || b.seen <= kShowFirst ||
+                  (engine::IsFailedOrError(n.phase) && b.failed_shown++ < kShowFailed);
+      if (show) {
+        entries.push_back({k, ""});
+      } else {
+        ++b.hidden;
+        ++b.hidden_by_phase[static_cast<size_t>(n.phase)];
+      }
+      if (b.seen == b.total && b.hidden > 0) {
+        entries.push_back({-1, "… " + std::to_string(b.hidden) + " more (" +
+                                   CountsText(b.hidden_by_phase) + ")"});
+      }
+    }
+    return entries;
+  }
+
+  const std::vector<Node>& nodes_;
+  Micros now_;
+  NodeIndex index_;
+  std::vector<bool> grouped_;  // a child of a task group or retry node
+  std::vector<bool> visited_;
+  std::unordered_map<std::string_view, std::vector<int>> by_boundary_;
+  std::vector<Row> rows_;
+};
+
+void HeaderField(std::string& out, std::string_view label, std::string_view value) {
+  size_t start = out.size();
+  out += label;
+  out += ':';
+  Pad(out, out.size() - start, kHeaderWidth);
+  out += value;
+  out += '\n';
+}
+
+std::string TimeAndAge(Micros t, Micros now) {
+  return FormatRfc3339(t) + " (" + FormatDuration(now - t) + " ago)";
+}
+
+// ---- RenderSummary and RenderProgress ----
+
+// A fan-out item, or any task, with a resource node's child workflow standing in for the node.
+struct Item {
+  const Node* node = nullptr;
+  const WorkflowStatus* child = nullptr;
+  Phase phase = Phase::kPending;
+  Micros duration = 0;
+  std::string_view spoke;  // the host that ran it, or the child workflow's name
+};
+
+using WorkflowsByName = std::unordered_map<std::string_view, const WorkflowStatus*>;
+
+Item MakeItem(const Node& n, const WorkflowsByName& by_name, Micros now) {
+  Item item{&n, nullptr, n.phase, Span(n.started_at, n.finished_at, now), n.host_node_name};
+  if (n.child_workflow.empty()) return item;
+  item.spoke = n.child_workflow;
+  auto it = by_name.find(n.child_workflow);
+  if (it == by_name.end()) return item;
+  item.child = it->second;
+  item.phase = item.child->phase;
+  item.duration = WorkflowDuration(*item.child, now);
+  return item;
+}
+
+// What went wrong with a failed item: its message, or its child workflow's message and the
+// first failed task in that child.
+std::string FailureMessage(const Item& item) {
+  if (!item.child) return OneLine(item.node->message);
+  std::string message = item.child->message.empty() ? item.node->message : item.child->message;
+  auto failed = std::find_if(item.child->nodes.begin(), item.child->nodes.end(), [](const Node& n) {
+    return n.type == NodeType::kPod && engine::IsFailedOrError(n.phase) && !n.message.empty();
+  });
+  if (failed != item.child->nodes.end()) {
+    if (!message.empty()) message += "; ";
+    message += failed->display_name + ": " + failed->message;
+  }
+  return OneLine(message);
+}
+
+struct Group {
+  std::string label;  // the fan-out, prefixed by its workflow's name in child workflows
+  std::vector<Item> items;
+  PhaseCounts counts{};
+};
+
+// Fan-out groups over all workflows: items sharing `fanout` under one parent. Retry attempts and
+// DAG dependents (children of retry and Pod nodes) are not items.
+std::vector<Group> CollectGroups(const std::vector<const WorkflowStatus*>& workflows,
+                                 const WorkflowsByName& by_name, Micros now) {
+  struct KeyHash {
+    size_t operator()(const std::pair<int, std::string_view>& key) const {
+      return std::hash<std::string_view>()(key.second) * 31 + static_cast<size_t>(key.first);
+    }
+  };
+  std::vector<Group> groups;
+  for (const WorkflowStatus* w : workflows) {
+    NodeIndex index(*w);
+    std::unordered_map<std::pair<int, std::string_view>, size_t, KeyHash> group_of;
+    for (size_t i = 0; i < w->nodes.size(); ++i) {
+      const Node& n = w->nodes[i];
+      int p = index.parent[i];
+      if (n.fanout.empty()) continue;
+      if (p >= 0 && (w->nodes[p].type == NodeType::kRetry || w->nodes[p].type == NodeType::kPod)) {
+        continue;
+      }
+      auto [it, added] = group_of.try_emplace({p, n.fanout}, groups.size());
+      if (added) {
+        groups.push_back({w == workflows[0] ? n.fanout : w->name + "/" + n.fanout, {}, {}});
+      }
+      Group& g = groups[it->second];
+      g.items.push_back(MakeItem(n, by_name, now));
+      ++g.counts[static_cast<size_t>(g.items.back().phase)];
+    }
+  }
+  return groups;
+}
+
+WorkflowsByName IndexByName(const std::vector<const WorkflowStatus*>& workflows) {
+  WorkflowsByName by_name;
+  for (const WorkflowStatus* w : workflows) by_name.emplace(w->name, w);
+  return by_name;
+}
+
+size_t Count(const PhaseCounts& counts, std::initializer_list<Phase> phases) {
+  size_t sum = 0;
+  for (Phase p : phases) sum += counts[static_cast<size_t>(p)];
+  return sum;
+}
+
+// Indices of at most `max` groups, largest first among equals kept in order; `prefer` ranks
+// groups ahead of others. Returned in the groups' own order.
+std::vector<size_t> PickGroups(const std::vector<Group>& groups, size_t max,
+                               const std::vector<bool>& prefer) {
+  std::vector<size_t> order(groups.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (order.size() <= max) return order;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (prefer[a] != prefer[b]) return static_cast<bool>(prefer[a]);
+    return groups[a].items.size() > groups[b].items.size();
+  });
+  order.resize(max);
+  std::sort(order.begin(), order.end());
+  return order;
+}
+
+std::string ItemName(const Item& item) {
+  return item.node->display_name.empty() ? item.node->name : item.node->display_name;
+}
+
+}  // namespace
+
+std::string RenderTree(const engine::WorkflowStatus& workflow, Micros now, bool color) {
+  std::string out;
+  HeaderField(out, "Name", workflow.name);
+  if (!workflow.namespace_.empty()) HeaderField(out, "Namespace", workflow.namespace_);
+  if (!workflow.parent.empty()) HeaderField(out, "Parent", workflow.parent);
+  HeaderField(out, "Status",
+              Paint(engine::PhaseName(workflow.phase), ColorCode(workflow.phase), color));
+  if (!workflow.message.empty()) HeaderField(out, "Message", OneLine(workflow.message));
+  if (workflow.created_at > 0) HeaderField(out, "Created", TimeAndAge(workflow.created_at, now));
+  if (workflow.started_at > 0) HeaderField(out, "Started", TimeAndAge(workflow.started_at, now));
+  if (workflow.finished_at > 0) {
+    HeaderField(out, "Finished", TimeAndAge(workflow.finished_at, now));
+  }
+  if (workflow.started_at > 0) {
+    HeaderField(out, "Duration", FormatDuration(WorkflowDuration(workflow, now)));
+  }
+  HeaderField(out, "Progress", hub::WorkflowProgress(workflow));
+  if (!workflow.parameters.empty()) {
+    out += "Parameters:\n";
+    for (const engine::Param& p : workflow.parameters) {
+      HeaderField(out, "  " + p.name, Truncate(OneLine(p.value), kMaxParameter));
+    }
+  }
+  if (workflow.nodes.empty()) return out;
+
+  std::vector<Row> rows = TreeBuilder(workflow, now).Build();
+  Row title{"", false, Phase::kPending, "STEP", "TEMPLATE", "SPOKE", "DURATION", "MESSAGE"};
+  auto step_width = [](const Row& r) {
+    return DisplayWidth(r.prefix) + (r.glyph ? 2 : 0) + DisplayWidth(r.name);
+  };
+  size_t widths[4] = {step_width(title), DisplayWidth(title.template_name),
+                      DisplayWidth(title.spoke), DisplayWidth(title.duration)};
+  for (const Row& r : rows) {
+    widths[0] = std::max(widths[0], step_width(r));
+    widths[1] = std::max(widths[1], DisplayWidth(r.template_name));
+    widths[2] = std::max(widths[2], DisplayWidth(r.spoke));
+    widths[3] = std::max(widths[3], DisplayWidth(r.duration));
+  }
+  out += '\n';
+  auto print = [&](const Row& r) {
+    std::string line = r.prefix;
+    if (r.glyph) line += Paint(Glyph(r.phase), ColorCode(r.phase), color) + " ";
+    line += r.name;
+    Pad(line, step_width(r), widths[0] + 2);
+    const std::string* columns[] = {&r.template_name, &r.spoke, &r.duration};
+    for (size_t c = 0; c < 3; ++c) {
+      line += *columns[c];
+      Pad(line, DisplayWidth(*columns[c]), widths[c + 1] + 2);
+    }
+    line += r.message;
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line;
+    out += '\n';
+  };
+  print(title);
+  for (const Row& r : rows) print(r);
+  return out;
+}
+
+std::string RenderSummary(const std::vector<const engine::WorkflowStatus*>& workflows, Micros now) {
+  if (workflows.empty()) return "";
+  const WorkflowStatus& run = *workflows[0];
+  WorkflowsByName by_name = IndexByName(workflows);
+  std::vector<Group> groups = CollectGroups(workflows, by_name, now);
+  std::string out;
+
+  std::vector<bool> has_failures(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) {
+    has_failures[i] = Count(groups[i].counts, {Phase::kFailed, Phase::kError}) > 0;
+  }
+  std::vector<size_t> shown = PickGroups(groups, kMaxSummaryGroups, has_failures);
+  for (size_t gi : shown) {
+    const Group& g = groups[gi];
+    const PhaseCounts& c = g.counts;
+    out += "Fan-out " + g.label + ": " + std::to_string(g.items.size()) + " total, " +
+           std::to_string(Count(c, {Phase::kSucceeded})) + " succeeded, " +
+           std::to_string(Count(c, {Phase::kFailed, Phase::kError})) + " failed, " +
+           std::to_string(Count(c, {Phase::kSkipped, Phase::kOmitted})) + " skipped";
+    if (size_t running = Count(c, {Phase::kRunning})) {
+      out += ", " + std::to_string(running) + " running";
+    }
+    if (size_t pending = Count(c, {Phase::kPending})) {
+      out += ", " + std::to_string(pending) + " pending";
+    }
+    out += '\n';
+    size_t listed = 0, failed = 0;
+    for (const Item& item : g.items) {
+      if (!engine::IsFailedOrError(item.phase)) continue;
+      if (++failed > kMaxFailedListed) continue;
+      ++listed;
+      std::string line = "  " + std::string(Glyph(item.phase)) + " " + ItemName(item);
+      if (!item.spoke.empty()) line += "  " + std::string(item.spoke);
+      std::string message = FailureMessage(item);
+      if (!message.empty()) line += "  " + message;
+      out += line + '\n';
+    }
+    if (failed > listed) out += "  … " + std::to_string(failed - listed) + " more failed\n";
+  }
+  if (groups.size() > shown.size()) {
+    out += "… " + std::to_string(groups.size() - shown.size()) + " more fan-out groups\n";
+  }
+
+  // Failures of the run outside its fan-outs (a retried task counts once, as its retry node).
+  NodeIndex run_index(run);
+  std::string others;
+  size_t other_failed = 0;
+  for (size_t i = 0; i < run.nodes.size(); ++i) {
+    const Node& n = run.nodes[i];
+    int p = run_index.parent[i];
+    if ((n.type != NodeType::kPod && n.type != NodeType::kRetry) || !n.fanout.empty() ||
+        !engine::IsFailedOrError(n.phase) || (p >= 0 && run.nodes[p].type == NodeType::kRetry)) {
+      continue;
+    }
+    if (++other_failed > kMaxFailedListed) continue;
+    Item item = MakeItem(n, by_name, now);
+    std::string line = "  " + std::string(Glyph(n.phase)) + " " + ItemName(item);
+    if (!item.spoke.empty()) line += "  " + std::string(item.spoke);
+    std::string message = FailureMessage(item);
+    if (!message.empty()) line += "  " + message;
+    others += line + '\n';
+  }
+  if (other_failed > 0) {
+    out += "Failed:\n" + others;
+    if (other_failed > kMaxFailedListed) {
+      out += "  … " + std::to_string(other_failed - kMaxFailedListed) + " more failed\n";
+    }
+  }
+
+  // Slowest tasks (child workflows standing for their resource nodes) and the sum of the time
+  // the spokes worked.
+  std::vector<Item> tasks;
+  Micros task_sum = 0;
+  for (const WorkflowStatus* w : workflows) {
+    for (const Node& n : w->nodes) {
+      if (n.type != NodeType::kPod) continue;
+      Item item = MakeItem(n, by_name, now);
+      if (n.child_workflow.empty()) task_sum += item.duration;
+      if (item.duration > 0) tasks.push_back(item);
+    }
+  }
+  size_t slowest = std::min(kSlowest, tasks.size());
+  std::partial_sort(tasks.begin(), tasks.begin() + slowest, tasks.end(),
+                    [](const Item& a, const Item& b) { return a.duration > b.duration; });
+  if (slowest > 0) {
+    out += "Slowest:\n";
+    for (size_t i = 0; i < slowest; ++i) {
+      std::string line = "  " + FormatDuration(tasks[i].duration);
+      Pad(line, line.size(), 10);
+      line += ItemName(tasks[i]);
+      if (!tasks[i].spoke.empty()) line += "  " + std::string(tasks[i].spoke);
+      out += line + '\n';
+    }
+  }
+
+  Micros wall = WorkflowDuration(run, now);
+  out += "Time: wall " + FormatDuration(wall) + ", tasks " + FormatDuration(task_sum) + " in sum";
+  if (wall > 0 && task_sum > 0) {
+    char speedup[32];
+    std::snprintf(speedup, sizeof speedup, ": %.1fx parallel speed-up",
+                  static_cast<double>(task_sum) / static_cast<double>(wall));
+    out += speedup;
+  }
+  out += '\n';
+  out += "Result: " + run.name + " " + std::string(engine::PhaseName(run.phase));
+  if (!run.message.empty()) out += ": " + OneLine(run.message);
+  out += '\n';
+  return out;
+}
+
+std::string RenderProgress(const std::vector<const engine::WorkflowStatus*>& workflows, Micros now,
+                           int width, bool color) {
+  if (workflows.empty()) return "";
+  const WorkflowStatus& run = *workflows[0];
+  PhaseCounts pods{};
+  for (const WorkflowStatus* w : workflows) {
+    for (const Node& n : w->nodes) {
+      if (n.type == NodeType::kPod) ++pods[static_cast<size_t>(n.phase)];
+    }
+  }
+  std::string out = run.name + "  " +
+                    Paint(engine::PhaseName(run.phase), ColorCode(run.phase), color) + "  " +
+                    FormatDuration(WorkflowDuration(run, now));
+  for (Phase p : {Phase::kSucceeded, Phase::kRunning, Phase::kPending, Phase::kFailed,
+                  Phase::kError, Phase::kSkipped, Phase::kOmitted}) {
+    size_t count = pods[static_cast<size_t>(p)];
+    if (count > 0) out += "  " + Paint(Glyph(p), ColorCode(p), color) + " " + std::to_string(count);
+  }
+  out += '\n';
+
+  std::vector<Group> groups = CollectGroups(workflows, IndexByName(workflows), now);
+  std::vector<bool> unfinished(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) {
+    unfinished[i] = Count(groups[i].counts, {Phase::kPending, Phase::kRunning}) > 0;
+  }
+  std::vector<size_t> shown = PickGroups(groups, kMaxProgressGroups, unfinished);
+  size_t label_width = 0;
+  for (size_t gi : shown) {
+    label_width = std::max(label_width, DisplayWidth(Truncate(groups[gi].label, kMaxLabel)));
+  }
+  for (size_t gi : shown) {
+    const Group& g = groups[gi];
+    size_t total = g.items.size();
+    size_t failed = Count(g.counts, {Phase::kFailed, Phase::kError});
+    size_t done = total - Count(g.counts, {Phase::kPending, Phase::kRunning});
+    std::string count = "  " + std::to_string(done) + "/" + std::to_string(total);
+    std::string failures = failed > 0 ? "  ✖" + std::to_string(failed) : "";
+    // label, "  [", bar, "]", count, failures
+    int fixed = static_cast<int>(label_width + 3 + 1 + count.size() + DisplayWidth(failures));
+    size_t bar = static_cast<size_t>(std::clamp(width - fixed, 10, 60));
+    size_t filled = total == 0 ? 0 : done * bar / total;
+    std::string label = Truncate(g.label, kMaxLabel);
+    std::string line = label;
+    Pad(line, DisplayWidth(label), label_width);
+    line += "  [" + Paint(std::string(filled, '#'), failed > 0 ? "33" : "32", color) +
+            std::string(bar - filled, '-') + "]" + count;
+    if (failed > 0) line += Paint(failures, "31", color);
+    out += line + '\n';
+  }
+  if (groups.size() > shown.size()) {
+    out += "… " + std::to_string(groups.size() - shown.size()) + " more fan-out groups\n";
+  }
+  return out;
+}
+
+}  // namespace hubspoke::cli

@@ -1,0 +1,1932 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/ids.h"
+#include "engine/scope.h"
+#include "expr/expr.h"
+#include "spec/loader.h"
+
+namespace hubspoke::engine {
+
+std::string_view PhaseName(Phase phase) {
+  switch (phase) {
+    case Phase::kPending:
+      return "Pending";
+    case Phase::kRunning:
+      return "Running";
+    case Phase::kSucceeded:
+      return "Succeeded";
+    case Phase::kFailed:
+      return "Failed";
+    case Phase::kError:
+      return "Error";
+    case Phase::kSkipped:
+      return "Skipped";
+    case Phase::kOmitted:
+      return "Omitted";
+  }
+  return "Unknown";
+}
+
+std::string_view NodeTypeName(NodeType type) {
+  switch (type) {
+    case NodeType::kPod:
+      return "Pod";
+    case NodeType::kSteps:
+      return "Steps";
+    case NodeType::kStepGroup:
+      return "StepGroup";
+    case NodeType::kDag:
+      return "DAG";
+    case NodeType::kTaskGroup:
+      return "TaskGroup";
+    case NodeType::kRetry:
+      return "Retry";
+    case NodeType::kSkipped:
+      return "Skipped";
+    case NodeType::kSuspend:
+      return "Suspend";
+  }
+  return "Unknown";
+}
+
+std::optional<Phase> ParsePhase(std::string_view name) {
+  for (Phase p : {Phase::kPending, Phase::kRunning, Phase::kSucceeded, Phase::kFailed,
+                  Phase::kError, Phase::kSkipped, Phase::kOmitted}) {
+    if (PhaseName(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
+std::optional<NodeType> ParseNodeType(std::string_view name) {
+  for (NodeType t :
+       {NodeType::kPod, NodeType::kSteps, NodeType::kStepGroup, NodeType::kDag,
+        NodeType::kTaskGroup, NodeType::kRetry, NodeType::kSkipped, NodeType::kSuspend}) {
+    if (NodeTypeName(t) == name) return t;
+  }
+  return std::nullopt;
+}
+
+bool IsCompleted(Phase phase) { return phase != Phase::kPending && phase != Phase::kRunning; }
+bool IsFailedOrError(Phase phase) { return phase == Phase::kFailed || phase == Phase::kError; }
+
+namespace {
+
+constexpr int kNoParent = -1;
+constexpr int kExitHandlerParent = -2;
+
+// A step or task waiting to start: created when its group starts, started when the parallelism
+// limit of its template allows.
+struct StartRequest {
+  int container = 0;  // StepGroup, TaskGroup or DAG node that will own the new node
+  std::string name;
+  std::string display;
+  const spec::Step* step = nullptr;
+  std::string item;  // JSON text of the loop item; empty without a loop
+  int item_index = -1;
+};
+
+struct DagState {
+  std::vector<const spec::Step*> tasks;
+  std::unordered_map<std::string, int> index;
+  std::vector<std::string> depends;    // normalized depends expression per task
+  std::vector<std::vector<int>> deps;  // tasks each task depends on
+  std::vector<std::vector<int>> dependents;
+  std::vector<int> node;  // node index per task; -1 before it starts
+  enum : uint8_t { kWaiting, kStarted, kDone, kOmitted, kNotNeeded };
+  std::vector<uint8_t> state;
+  std::vector<bool> target;
+  int unfinished = 0;  // tasks started but not done
+  bool fail_fast = true;
+  bool failed = false;  // fail-fast tripped: schedule nothing new
+  std::string fail_message;
+  Phase fail_phase = Phase::kFailed;
+};
+
+// Engine-private state of a node, parallel to WorkflowStatus::nodes.
+struct NodeExt {
+  int parent = kNoParent;
+  const spec::Template* tmpl = nullptr;
+  const spec::Step* step = nullptr;  // the step/task that created this node
+  std::unique_ptr<VarScope> scope;   // inputs + (steps/dag) outputs of children
+  bool dirty = false;
+  int limiter = -1;  // node whose parallelism slot this node holds
+  // Steps: current group. StepGroup/TaskGroup: children not yet done.
+  int group = -1;
+  int pending = 0;
+  bool child_failed = false;
+  std::string fail_message;
+  // Parallelism of this template node's children.
+  int limit = 0;
+  int active = 0;
+  std::deque<StartRequest> deferred;
+  std::unique_ptr<DagState> dag;
+  // Pod: current attempt; Retry: attempts made.
+  std::string attempt_id;
+  int attempts = 0;
+  bool waits_for_child = false;
+  bool in_pod_queue = false;
+  std::string item;
+};
+
+}  // namespace
+
+struct Engine::Impl {
+  struct Run {
+    spec::Workflow spec;
+    WorkflowStatus st;
+    std::vector<NodeExt> ext;
+    std::unordered_map<std::string, const spec::Template*> templates;
+    VarScope globals{nullptr};
+    int pod_limit = 0;
+    int pods_running = 0;
+    std::deque<int> pod_queue;
+    Run* parent = nullptr;
+    int parent_node = -1;
+    bool dirty = false;
+    bool exit_started = false;
+    bool finished = false;
+    bool stopping = false;
+    Phase main_phase = Phase::kPending;
+    std::string main_message;
+    std::vector<std::string> children;
+    std::unordered_map<std::string, int> index;  // node id -> index
+  };
+
+  const Clock& clock;
+  const spec::Catalog& catalog;
+  EngineOptions options;
+  NameGenerator names;
+  std::unordered_map<std::string, std::unique_ptr<Run>> runs;
+  std::vector<std::string> run_order;
+  std::unordered_map<std::string, std::pair<Run*, int>> attempts;
+  uint64_t attempt_counter = 0;
+  std::deque<std::pair<Run*, int>> completed;  // nodes whose parent must hear of it
+  std::vector<Run*> finished_runs;             // child workflows to report to their parents
+  Effects effects;
+  Changes changes;
+  std::unordered_set<std::string> changed_workflows;
+  std::unordered_map<std::string, size_t> changed_node_slot;
+
+  Impl(const Clock& c, const spec::Catalog& cat, EngineOptions o)
+      : clock(c), catalog(cat), options(std::move(o)), names(options.seed) {}
+
+  // ---------------------------------------------------------------- bookkeeping
+
+  void MarkNode(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    if (e.dirty) return;
+    e.dirty = true;
+    auto [it, inserted] = changed_node_slot.emplace(run.st.name, changes.nodes.size());
+    if (inserted) changes.nodes.push_back({run.st.name, {}});
+    changes.nodes[it->second].second.push_back(n);
+  }
+
+  void MarkRun(Run& run) {
+    if (changed_workflows.insert(run.st.name).second) changes.workflows.push_back(run.st.name);
+  }
+
+  int NewNode(Run& run, int parent, std::string name, std::string display, NodeType type,
+              const spec::Template* tmpl, std::string boundary) {
+    int n = static_cast<int>(run.st.nodes.size());
+    Node& node = run.st.nodes.emplace_back();
+    node.id = NodeId(run.st.name, name);
+    node.name = std::move(name);
+    node.display_name = std::move(display);
+    node.type = type;
+    node.template_name = tmpl ? tmpl->name : "";
+    node.boundary_id = std::move(boundary);
+    node.started_at = clock.Now();
+    run.index[node.id] = n;
+    run.ext.emplace_back();
+    run.ext[n].parent = parent;
+    run.ext[n].tmpl = tmpl;
+    if (parent >= 0) {
+      run.st.nodes[parent].children.push_back(node.id);
+      MarkNode(run, parent);
+    }
+    MarkNode(run, n);
+    return n;
+  }
+
+  void FinishNode(Run& run, int n, Phase phase, std::string message = {}) {
+    Node& node = run.st.nodes[n];
+    if (IsCompleted(node.phase)) return;
+    node.phase = phase;
+    if (!message.empty() || phase == Phase::kSucceeded) node.message = std::move(message);
+    node.finished_at = clock.Now();
+    if (node.started_at == 0) node.started_at = node.finished_at;
+    MarkNode(run, n);
+    completed.push_back({&run, n});
+  }
+
+  void SetRunning(Run& run, int n) {
+    Node& node = run.st.nodes[n];
+    if (node.phase == Phase::kPending) {
+      node.phase = Phase::kRunning;
+      MarkNode(run, n);
+    }
+  }
+
+  // Processes completions until none is left: each completion is heard by its parent only after
+  // the event that caused it has been fully applied, so no handler runs inside another.
+  void Drain() {
+    while (!completed.empty() || !finished_runs.empty()) {
+      while (!completed.empty()) {
+        auto [run, n] = completed.front();
+        completed.pop_front();
+        int parent = run->ext[n].parent;
+        ReleaseLimiter(*run, n);
+        if (parent == kNoParent) {
+          MainDone(*run);
+        } else if (parent == kExitHandlerParent) {
+          ExitHandlerDone(*run, n);
+        } else {
+          ChildDone(*run, parent, n);
+        }
+      }
+      while (!finished_runs.empty()) {
+        Run* child = finished_runs.back();
+        finished_runs.pop_back();
+        ChildWorkflowDone(*child);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- scopes and substitution
+
+  // Substitutes placeholders; names Argo would resolve (inputs., steps., tasks., item,
+  // workflow.) must resolve, others are left for the task's own templating.
+  Result<std::string> Subst(const std::string& text, const expr::Scope& scope) {
+    if (!expr::HasPlaceholders(text)) return text;
+    auto out = expr::Substitute(text, scope, /*allow_unresolved=*/true);
+    if (!out.ok()) return out;
+    if (!expr::HasPlaceholders(*out)) return out;
+    std::string_view s = *out;
+    for (size_t pos = s.find("{{"); pos != std::string_view::npos; pos = s.find("{{", pos + 2)) {
+      size_t end = s.find("}}", pos);
+      if (end == std::string_view::npos) break;
+      std::string_view name = s.substr(pos + 2, end - pos - 2);
+      while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+      while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+      for (std::string_view prefix : {"inputs.", "steps.", "tasks.", "workflow.", "item"}) {
+        if (name.rfind(prefix, 0) == 0 &&
+            (prefix != "item" || name.size() == 4 || name[4] == '.' || name[4] == '[')) {
+          return Fail(InvalidArgument("failed to resolve {{" + std::string(name) + "}}"));
+        }
+      }
+    }
+    return out;
+  }
+
+  void InitGlobals(Run& run) {
+    VarScope& g = run.globals;
+    g.Set("workflow.name", run.st.name);
+    g.Set("workflow.namespace", run.st.namespace_);
+    g.Set("workflow.mainEntrypoint", run.spec.spec.entrypoint);
+    char uid[40];
+    uint64_t a = names.Next(), b = names.Next();
+    snprintf(uid, sizeof uid, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+             static_cast<unsigned>(a >> 16) & 0xffff, static_cast<unsigned>(a) & 0xffff,
+             static_cast<unsigned>(b >> 48),
+             static_cast<unsigned long long>(b & 0xffffffffffffULL));
+    g.Set("workflow.uid", uid);
+    std::string ts = FormatRfc3339(run.st.created_at);
+    g.Set("workflow.creationTimestamp", ts);
+    g.Set("workflow.creationTimestamp.RFC3339", ts);
+    g.Set("workflow.priority", "0");
+    g.Set("workflow.serviceAccountName", "default");
+    std::vector<std::pair<std::string, std::string>> all;
+    for (const Param& p : run.st.parameters) {
+      g.Set("workflow.parameters." + p.name, p.value);
+      all.push_back({p.name, p.value});
+    }
+    std::vector<std::vector<std::pair<std::string, std::string>>> rows;
+    for (auto& kv : all) rows.push_back({{"name", kv.first}, {"value", kv.second}});
+    g.Set("workflow.parameters", expr::AggregateParameters(rows));
+    for (const auto& [k, v] : run.st.labels) g.Set("workflow.labels." + k, v);
+    for (const auto& [k, v] : run.spec.metadata.annotations) g.Set("workflow.annotations." + k, v);
+  }
+
+  // Resolves a template's inputs from the arguments given to it.
+  Result<std::vector<Param>> ResolveInputs(const spec::Template& tmpl,
+                                           const std::vector<Param>& args, const expr::Scope& scope,
+                                           const std::string& where) {
+    std::vector<Param> inputs;
+    inputs.reserve(tmpl.inputs.parameters.size());
+    for (const spec::Parameter& p : tmpl.inputs.parameters) {
+      const Param* given = nullptr;
+      for (const Param& a : args) {
+        if (a.name == p.name) given = &a;
+      }
+      std::string value;
+      if (given) {
+        value = given->value;
+      } else if (p.value) {
+        auto v = Subst(*p.value, scope);
+        if (!v.ok()) return Fail(InvalidArgument(v.error().message, where));
+        value = *v;
+      } else if (p.default_value) {
+        auto v = Subst(*p.default_value, scope);
+        if (!v.ok()) return Fail(InvalidArgument(v.error().message, where));
+        value = *v;
+      } else {
+        return Fail(InvalidArgument(
+            "inputs.parameters." + p.name + " was not supplied to template " + tmpl.name, where));
+      }
+      if (!p.enum_values.empty() &&
+          std::find(p.enum_values.begin(), p.enum_values.end(), value) == p.enum_values.end()) {
+        return Fail(InvalidArgument("value '" + value + "' of inputs.parameters." + p.name +
+                                        " is not one of its enum values",
+                                    where));
+      }
+      inputs.push_back({p.name, std::move(value)});
+    }
+    return inputs;
+  }
+
+  std::unique_ptr<VarScope> InputScope(Run& run, const std::vector<Param>& inputs, int n) {
+    auto scope = std::make_unique<VarScope>(&run.globals);
+    std::vector<std::vector<std::pair<std::string, std::string>>> rows;
+    for (const Param& p : inputs) {
+      scope->Set("inputs.parameters." + p.name, p.value);
+      rows.push_back({{"name", p.name}, {"value", p.value}});
+    }
+    if (!inputs.empty()) scope->Set("inputs.parameters", expr::AggregateParameters(rows));
+    const Node& node = run.st.nodes[n];
+    scope->Set("node.name", node.name);
+    scope->Set("pod.name", node.id);
+    return scope;
+  }
+
+  // ---------------------------------------------------------------- starting templates
+
+  // Creates the node for `tmpl` (or its Retry wrapper) and starts it.
+  void Execute(Run& run, int parent, const std::string& name, const std::string& display,
+               const spec::Template& tmpl, const std::vector<Param>& args,
+               const std::string& boundary, const expr::Scope& caller_scope, const spec::Step* step,
+               const std::string& item, int item_index, int limiter) {
+    const spec::RetryStrategy* retry =
+        tmpl.retry_strategy
+            ? &*tmpl.retry_strategy
+            : (run.spec.spec.retry_strategy ? &*run.spec.spec.retry_strategy : nullptr);
+    NodeType type = NodeTypeFor(tmpl);
+    int n;
+    if (retry && (type == NodeType::kPod || type == NodeType::kSteps || type == NodeType::kDag)) {
+      n = NewNode(run, parent, name, display, NodeType::kRetry, &tmpl, boundary);
+      Annotate(run, n, step, item, item_index, limiter);
+      auto inputs = ResolveInputs(tmpl, args, caller_scope, run.st.nodes[n].name);
+      if (!inputs.ok()) {
+        FinishNode(run, n, Phase::kError, inputs.error().message);
+        return;
+      }
+      run.st.nodes[n].inputs = *inputs;
+      SetRunning(run, n);
+      StartAttempt(run, n);
+      return;
+    }
+    n = NewNode(run, parent, name, display, type, &tmpl, boundary);
+    Annotate(run, n, step, item, item_index, limiter);
+    auto inputs = ResolveInputs(tmpl, args, caller_scope, run.st.nodes[n].name);
+    if (!inputs.ok()) {
+      FinishNode(run, n, Phase::kError, inputs.error().message);
+      return;
+    }
+    run.st.nodes[n].inputs = std::move(*inputs);
+    StartNode(run, n);
+  }
+
+  void Annotate(Run& run, int n, const spec::Step* step, const std::string& item, int item_index,
+                int limiter) {
+    NodeExt& e = run.ext[n];
+    e.step = step;
+    e.item = item;
+    e.limiter = limiter;
+    if (item_index >= 0) {
+      run.st.nodes[n].item_index = item_index;
+      run.st.nodes[n].fanout = step ? step->name : "";
+    }
+  }
+
+  static NodeType NodeTypeFor(const spec::Template& tmpl) {
+    switch (tmpl.kind) {
+      case spec::Template::Kind::kSteps:
+        return NodeType::kSteps;
+      case spec::Template::Kind::kDag:
+        return NodeType::kDag;
+      case spec::Template::Kind::kSuspend:
+        return NodeType::kSuspend;
+      default:
+        return NodeType::kPod;
+    }
+  }
+
+  // Starts the next attempt under Retry node `r`.
+  void StartAttempt(Run& run, int r) {
+    NodeExt& re = run.ext[r];
+    const spec::Template& tmpl = *re.tmpl;
+    int k = re.attempts++;
+    std::string name = run.st.nodes[r].name + "(" + std::to_string(k) + ")";
+    std::string display = run.st.nodes[r].display_name + "(" + std::to_string(k) + ")";
+    int n = NewNode(run, r, name, display, NodeTypeFor(tmpl), &tmpl, run.st.nodes[r].boundary_id);
+    run.st.nodes[n].inputs = run.st.nodes[r].inputs;
+    run.st.nodes[n].retries = k;
+    run.ext[n].step = run.ext[r].step;
+    run.ext[n].item = run.ext[r].item;
+    StartNode(run, n);
+  }
+
+  // Starts node `n` whose inputs are resolved.
+  void StartNode(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    const spec::Template& tmpl = *e.tmpl;
+    e.scope = InputScope(run, run.st.nodes[n].inputs, n);
+    if (run.ext[e.parent >= 0 ? e.parent : n].tmpl &&
+        run.st.nodes[e.parent >= 0 ? e.parent : n].type == NodeType::kRetry) {
+      e.scope->Set("retries", std::to_string(run.st.nodes[n].retries));
+    }
+    if (run.stopping) {
+      FinishNode(run, n, Phase::kFailed, "workflow shutdown");
+      return;
+    }
+    switch (tmpl.kind) {
+      case spec::Template::Kind::kContainer:
+      case spec::Template::Kind::kScript:
+        StartPod(run, n);
+        return;
+      case spec::Template::Kind::kSteps:
+        SetRunning(run, n);
+        e.limit = ParseLimit(tmpl.parallelism, *e.scope);
+        e.group = -1;
+        NextStepGroup(run, n);
+        return;
+      case spec::Template::Kind::kDag:
+        StartDag(run, n);
+        return;
+      case spec::Template::Kind::kResource:
+        StartResource(run, n);
+        return;
+      case spec::Template::Kind::kSuspend:
+        StartSuspend(run, n);
+        return;
+      case spec::Template::Kind::kUnsupported:
+        FinishNode(run, n, Phase::kError,
+                   "template type '" + tmpl.unsupported_kind + "' is not supported by hubspoke");
+        return;
+      case spec::Template::Kind::kUnknown:
+        FinishNode(run, n, Phase::kError,
+                   "template " + tmpl.name +
+                       " has no container, script, steps, dag, resource or "
+                       "suspend");
+        return;
+    }
+  }
+
+  int ParseLimit(const std::string& text, const expr::Scope& scope) {
+    if (text.empty()) return 0;
+    auto v = Subst(text, scope);
+    if (!v.ok()) return 0;
+    try {
+      return std::max(0, std::stoi(*v));
+    } catch (...) {
+      return 0;
+    }
+  }
+
+  // ---------------------------------------------------------------- pods
+
+  void StartPod(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    const spec::Template& tmpl = *e.tmpl;
+    const spec::Container& c = tmpl.script ? tmpl.script->container : *tmpl.container;
+    Task task;
+    task.workflow = run.st.name;
+    task.node_id = run.st.nodes[n].id;
+    auto fail = [&](const Error& err) { FinishNode(run, n, Phase::kError, err.message); };
+    auto image = Subst(c.image, *e.scope);
+    if (!image.ok()) return fail(image.error());
+    task.image = std::move(*image);
+    for (const auto& part : c.command) {
+      auto v = Subst(part, *e.scope);
+      if (!v.ok()) return fail(v.error());
+      task.command.push_back(std::move(*v));
+    }
+    for (const auto& part : c.args) {
+      auto v = Subst(part, *e.scope);
+      if (!v.ok()) return fail(v.error());
+      task.args.push_back(std::move(*v));
+    }
+    for (const auto& env : c.env) {
+      if (env.from_source) continue;
+      auto v = Subst(env.value, *e.scope);
+      if (!v.ok()) return fail(v.error());
+      task.env.push_back({env.name, std::move(*v)});
+    }
+    if (!c.working_dir.empty()) {
+      auto v = Subst(c.working_dir, *e.scope);
+      if (!v.ok()) return fail(v.error());
+      task.working_dir = std::move(*v);
+    }
+    if (tmpl.script) {
+      auto v = Subst(tmpl.script->source, *e.scope);
+      if (!v.ok()) return fail(v.error());
+      task.script_source = std::move(*v);
+    }
+    for (const auto& p : tmpl.outputs.parameters) {
+      if (p.value_from && !p.value_from->path.empty()) {
+        auto v = Subst(p.value_from->path, *e.scope);
+        if (!v.ok()) return fail(v.error());
+        task.output_files.push_back(std::move(*v));
+      }
+    }
+    task.private_dirs = tmpl.volume_mounts;
+    task.node_selector =
+        tmpl.node_selector.empty() ? run.spec.spec.node_selector : tmpl.node_selector;
+    std::string deadline = !tmpl.timeout.empty() ? tmpl.timeout : tmpl.active_deadline_seconds;
+    if (!deadline.empty()) {
+      auto v = Subst(deadline, *e.scope);
+      if (!v.ok()) return fail(v.error());
+      auto secs = ParseDurationSeconds(*v);
+      if (!secs) return fail(InvalidArgument("invalid timeout '" + *v + "'"));
+      task.timeout_ms = static_cast<int64_t>(*secs * 1000);
+    }
+    task.attempt_id = run.st.nodes[n].id + "-" + std::to_string(++attempt_counter);
+    e.attempt_id = task.attempt_id;
+    attempts[task.attempt_id] = {&run, n};
+    pending_tasks[task.attempt_id] = std::move(task);
+    if (run.pod_limit > 0 && run.pods_running >= run.pod_limit) {
+      run.pod_queue.push_back(n);
+      e.in_pod_queue = true;
+      return;
+    }
+    DispatchPod(run, n);
+  }
+
+  std::unordered_map<std::string, Task> pending_tasks;
+
+  void DispatchPod(Run& run, int n) {
+    auto it = pending_tasks.find(run.ext[n].attempt_id);
+    if (it == pending_tasks.end()) return;
+    run.pods_running++;
+    effects.dispatch.push_back(std::move(it->second));
+    pending_tasks.erase(it);
+  }
+
+  void PodSlotFreed(Run& run) {
+    if (run.pods_running > 0) run.pods_running--;
+    while (!run.pod_queue.empty() && (run.pod_limit == 0 || run.pods_running < run.pod_limit)) {
+      int n = run.pod_queue.front();
+      run.pod_queue.pop_front();
+      run.ext[n].in_pod_queue = false;
+      if (!IsCompleted(run.st.nodes[n].phase)) DispatchPod(run, n);
+    }
+  }
+
+  static std::optional<double> ParseDurationSeconds(const std::string& text) {
+    if (text.empty()) return std::nullopt;
+    double total = 0;
+    size_t i = 0;
+    bool any = false;
+    while (i < text.size()) {
+      size_t j = i;
+      while (j < text.size() && (isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.'))
+        j++;
+      if (j == i) return std::nullopt;
+      double v;
+      try {
+        v = std::stod(text.substr(i, j - i));
+      } catch (...) {
+        return std::nullopt;
+      }
+      size_t k = j;
+      while (k < text.size() && isalpha(static_cast<unsigned char>(text[k]))) k++;
+      std::string unit = text.substr(j, k - j);
+      double mult;
+      if (unit.empty() || unit == "s")
+        mult = 1;
+      else if (unit == "ms")
+        mult = 0.001;
+      else if (unit == "m")
+        mult = 60;
+      else if (unit == "h")
+        mult = 3600;
+      else if (unit == "d")
+        mult = 86400;
+      else
+        return std::nullopt;
+      total += v * mult;
+      any = true;
+      i = k;
+    }
+    if (!any) return std::nullopt;
+    return total;
+  }
+
+  void OnTaskStarted(const std::string& attempt_id, const std::string& spoke, Micros at) {
+    auto it = attempts.find(attempt_id);
+    if (it == attempts.end()) return;
+    auto [run, n] = it->second;
+    Node& node = run->st.nodes[n];
+    if (IsCompleted(node.phase)) return;
+    node.host_node_name = spoke;
+    if (at > 0) node.started_at = at;
+    SetRunning(*run, n);
+    MarkNode(*run, n);
+  }
+
+  void OnTaskFinished(const TaskResult& r) {
+    auto it = attempts.find(r.attempt_id);
+    if (it == attempts.end()) return;
+    auto [run_ptr, n] = it->second;
+    attempts.erase(it);
+    Run& run = *run_ptr;
+    Node& node = run.st.nodes[n];
+    if (IsCompleted(node.phase)) return;
+    PodSlotFreed(run);
+    if (!r.spoke.empty()) node.host_node_name = r.spoke;
+    if (r.started_at > 0) node.started_at = r.started_at;
+    if (!r.started) {
+      FinishNodeAt(run, n, Phase::kError, r.message, r.finished_at);
+      return;
+    }
+    node.exit_code = r.exit_code;
+    node.result = r.stdout_text;
+    Phase phase = r.exit_code == 0 ? Phase::kSucceeded : Phase::kFailed;
+    std::string message;
+    if (r.timed_out) {
+      phase = Phase::kFailed;
+      message = "Pod was active on the node longer than the specified deadline";
+    } else if (r.exit_code != 0) {
+      message =
+          r.message.empty() ? "Error (exit code " + std::to_string(r.exit_code) + ")" : r.message;
+    }
+    if (phase == Phase::kSucceeded) {
+      auto err = CollectPodOutputs(run, n, r);
+      if (!err.ok()) {
+        phase = Phase::kError;
+        message = err.error().message;
+      }
+    }
+    FinishNodeAt(run, n, phase, message, r.finished_at);
+  }
+
+  void FinishNodeAt(Run& run, int n, Phase phase, const std::string& message, Micros at) {
+    FinishNode(run, n, phase, message);
+    if (at > 0) run.st.nodes[n].finished_at = at;
+  }
+
+  Status CollectPodOutputs(Run& run, int n, const TaskResult& r) {
+    NodeExt& e = run.ext[n];
+    Node& node = run.st.nodes[n];
+    e.scope->Set("outputs.result", r.stdout_text);
+    for (const spec::Parameter& p : e.tmpl->outputs.parameters) {
+      std::optional<std::string> value;
+      if (p.value_from && !p.value_from->path.empty()) {
+        auto path = Subst(p.value_from->path, *e.scope);
+        if (path.ok()) {
+          auto f = r.files.find(*path);
+          if (f != r.files.end()) {
+            std::string v = f->second;
+            if (!v.empty() && v.back() == '\n') v.pop_back();
+            value = std::move(v);
+          }
+        }
+        if (!value && p.value_from->default_value) value = *p.value_from->default_value;
+        if (!value && p.default_value) value = *p.default_value;
+        if (!value) {
+          return Fail(InvalidArgument("output parameter '" + p.name + "': file " +
+                                      p.value_from->path +
+                                      " was not written by the task and has "
+                                      "no default"));
+        }
+      } else if (p.value_from && !p.value_from->expression.empty()) {
+        auto v = expr::EvaluateExpr(p.value_from->expression, *e.scope);
+        if (!v.ok()) return Fail(v.error());
+        value = expr::ItemText(*v);
+      } else if (p.value) {
+        auto v = Subst(*p.value, *e.scope);
+        if (!v.ok()) return Fail(v.error());
+        value = std::move(*v);
+      } else if (p.default_value) {
+        value = *p.default_value;
+      }
+      if (!value) continue;
+      SetOutput(run, node, p, *value);
+    }
+    return {};
+  }
+
+  void SetOutput(Run& run, Node& node, const spec::Parameter& p, const std::string& value) {
+    node.outputs.push_back({p.name, value});
+    if (!p.global_name.empty()) SetGlobalOutput(run, p.global_name, value);
+  }
+
+  void SetGlobalOutput(Run& run, const std::string& name, const std::string& value) {
+    bool found = false;
+    for (Param& g : run.st.outputs) {
+      if (g.name == name) {
+        g.value = value;
+        found = true;
+      }
+    }
+    if (!found) run.st.outputs.push_back({name, value});
+    run.globals.Set("workflow.outputs.parameters." + name, value);
+    MarkRun(run);
+  }
+
+  // ---------------------------------------------------------------- steps
+
+  void NextStepGroup(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    const spec::Template& tmpl = *e.tmpl;
+    e.group++;
+    if (e.group >= static_cast<int>(tmpl.steps.size())) {
+      CompleteTemplateNode(run, n);
+      return;
+    }
+    const Node& steps_node = run.st.nodes[n];
+    std::string gname = steps_node.name + "[" + std::to_string(e.group) + "]";
+    int g = NewNode(run, n, gname, "[" + std::to_string(e.group) + "]", NodeType::kStepGroup,
+                    nullptr, steps_node.id);
+    run.st.nodes[g].template_name = tmpl.name;
+    SetRunning(run, g);
+    std::vector<StartRequest> starts;
+    for (const spec::Step& step : tmpl.steps[e.group]) {
+      ExpandStep(run, g, n, step, gname + "." + step.name, step.name, starts);
+    }
+    run.ext[g].pending += static_cast<int>(starts.size());
+    for (StartRequest& s : starts) Admit(run, n, std::move(s));
+    if (run.ext[g].pending == 0) FinishGroup(run, g);
+  }
+
+  // Expands a step or task into start requests (one per loop item), or finishes it right away
+  // (empty loop, bad loop input) as a child of `container`.
+  void ExpandStep(Run& run, int container, int tmpl_node, const spec::Step& step,
+                  const std::string& name, const std::string& display,
+                  std::vector<StartRequest>& starts) {
+    const expr::Scope& scope = *run.ext[tmpl_node].scope;
+    auto items = LoopItems(step, scope);
+    if (!items.ok()) {
+      int x = NewNode(run, container, name, display, NodeType::kSkipped, nullptr,
+                      BoundaryOf(run, container));
+      run.ext[x].step = &step;
+      run.st.nodes[x].template_name = step.template_name;
+      run.ext[container].pending++;
+      FinishNode(run, x, Phase::kError, items.error().message);
+      return;
+    }
+    if (!*items) {
+      starts.push_back({container, name, display, &step, "", -1});
+      return;
+    }
+    if ((*items)->empty()) {
+      int x = NewNode(run, container, name, display, NodeType::kSkipped, nullptr,
+                      BoundaryOf(run, container));
+      run.ext[x].step = &step;
+      run.st.nodes[x].template_name = step.template_name;
+      run.st.nodes[x].fanout = step.name;
+      run.ext[container].pending++;
+      FinishNode(run, x, Phase::kSkipped, "Skipped, empty params");
+      return;
+    }
+    const auto& list = **items;
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string suffix = "(" + std::to_string(i) + ":" + expr::ItemDisplay(list[i]) + ")";
+      starts.push_back(
+          {container, name + suffix, display + suffix, &step, list[i], static_cast<int>(i)});
+    }
+  }
+
+  std::string BoundaryOf(Run& run, int container) {
+    const Node& c = run.st.nodes[container];
+    return c.type == NodeType::kDag ? c.id : c.boundary_id;
+  }
+
+  // Items of a looped step; nullopt when the step has no loop.
+  Result<std::optional<std::vector<std::string>>> LoopItems(const spec::Step& step,
+                                                            const expr::Scope& scope) {
+    std::string where = "step '" + step.name + "'";
+    if (step.with_items) {
+      auto subst = Subst(*step.with_items, scope);
+      if (!subst.ok())
+        return Fail(InvalidArgument(where + ": withItems: " + subst.error().message));
+      auto items = expr::ParseItems(*subst);
+      if (!items.ok())
+        return Fail(InvalidArgument(where + ": withItems: " + items.error().message));
+      return std::optional<std::vector<std::string>>(std::move(*items));
+    }
+    if (!step.with_param.empty()) {
+      auto subst = Subst(step.with_param, scope);
+      if (!subst.ok())
+        return Fail(InvalidArgument(where + ": withParam: " + subst.error().message));
+      auto items = expr::ParseItems(*subst);
+      if (!items.ok()) {
+        return Fail(InvalidArgument(
+            where + ": withParam value is not a JSON list: " + items.error().message));
+      }
+      return std::optional<std::vector<std::string>>(std::move(*items));
+    }
+    if (step.with_sequence) {
+      const spec::Sequence& s = *step.with_sequence;
+      std::string parts[4];
+      const std::string* src[4] = {&s.count, &s.start, &s.end, &s.format};
+      for (int i = 0; i < 4; ++i) {
+        auto v = Subst(*src[i], scope);
+        if (!v.ok()) return Fail(InvalidArgument(where + ": withSequence: " + v.error().message));
+        parts[i] = std::move(*v);
+      }
+      auto items = expr::SequenceItems(parts[0], parts[1], parts[2], parts[3]);
+      if (!items.ok())
+        return Fail(InvalidArgument(where + ": withSequence: " + items.error().message));
+      return std::optional<std::vector<std::string>>(std::move(*items));
+    }
+    return std::optional<std::vector<std::string>>();
+  }
+
+  // Starts `s` now or defers it behind the parallelism limit of template node `limiter`.
+  void Admit(Run& run, int limiter, StartRequest s) {
+    NodeExt& l = run.ext[limiter];
+    if (l.limit > 0 && l.active >= l.limit) {
+      l.deferred.push_back(std::move(s));
+      return;
+    }
+    StartRequested(run, limiter, s);
+  }
+
+  void ReleaseLimiter(Run& run, int n) {
+    int limiter = run.ext[n].limiter;
+    if (limiter < 0) return;
+    run.ext[n].limiter = -1;
+    NodeExt& l = run.ext[limiter];
+    l.active--;
+    while (!l.deferred.empty() && (l.limit == 0 || l.active < l.limit)) {
+      StartRequest s = std::move(l.deferred.front());
+      l.deferred.pop_front();
+      if (run.stopping || StopsScheduling(run, limiter)) {
+        // Never started: the container must still hear that it will not come.
+        run.ext[s.container].pending--;
+        if (run.ext[s.container].pending == 0) MaybeFinishContainer(run, s.container);
+        continue;
+      }
+      StartRequested(run, limiter, s);
+    }
+  }
+
+  bool StopsScheduling(Run& run, int limiter) {
+    NodeExt& l = run.ext[limiter];
+    if (l.dag) return l.dag->failed;
+    bool fail_fast = l.tmpl && l.tmpl->fail_fast.value_or(false);
+    return fail_fast && l.child_failed;
+  }
+
+  void MaybeFinishContainer(Run& run, int container) {
+    const Node& c = run.st.nodes[container];
+    if (c.type == NodeType::kStepGroup || c.type == NodeType::kTaskGroup)
+      FinishGroup(run, container);
+  }
+
+  // Evaluates `when`, resolves arguments, and executes the step's template.
+  void StartRequested(Run& run, int limiter, const StartRequest& s) {
+    const spec::Step& step = *s.step;
+    int tmpl_node = run.ext[s.container].dag ? s.container : run.ext[s.container].parent;
+    if (run.st.nodes[s.container].type == NodeType::kTaskGroup)
+      tmpl_node = run.ext[s.container].parent;
+    VarScope scope(run.ext[tmpl_node].scope.get());
+    if (!s.item.empty()) {
+      expr::FlattenItem("item", s.item, [&](std::string k, std::string v) {
+        scope.Set(std::move(k), std::move(v));
+      });
+    }
+    std::string boundary = BoundaryOf(run, s.container);
+    auto fail_here = [&](NodeType type, Phase phase, const std::string& message) {
+      int x = NewNode(run, s.container, s.name, s.display, type, nullptr, boundary);
+      run.st.nodes[x].template_name = step.template_name;
+      Annotate(run, x, &step, s.item, s.item_index, -1);
+      FinishNode(run, x, phase, message);
+    };
+    if (!step.when.empty()) {
+      auto when = Subst(step.when, scope);
+      if (!when.ok()) return fail_here(NodeType::kSkipped, Phase::kError, when.error().message);
+      auto ok = when->rfind("{{=", 0) == 0 ? Result<bool>(false) : expr::EvaluateWhen(*when);
+      if (!ok.ok()) return fail_here(NodeType::kSkipped, Phase::kError, ok.error().message);
+      if (!*ok) {
+        return fail_here(NodeType::kSkipped, Phase::kSkipped,
+                         "when '" + *when + "' evaluated false");
+      }
+    }
+    const spec::Template* tmpl = FindTemplate(run, step.template_name);
+    if (!tmpl) {
+      return fail_here(NodeType::kSkipped, Phase::kError,
+                       "template '" + step.template_name + "' is not defined");
+    }
+    std::vector<Param> args;
+    for (const spec::Parameter& p : step.arguments.parameters) {
+      std::string raw = p.value ? *p.value : (p.default_value ? *p.default_value : "");
+      auto v = Subst(raw, scope);
+      if (!v.ok()) return fail_here(NodeType::kSkipped, Phase::kError, v.error().message);
+      args.push_back({p.name, std::move(*v)});
+    }
+    run.ext[limiter].active++;
+    Execute(run, s.container, s.name, s.display, *tmpl, args, boundary, scope, &step, s.item,
+            s.item_index, limiter);
+  }
+
+  const spec::Template* FindTemplate(Run& run, const std::string& name) {
+    auto it = run.templates.find(name);
+    return it == run.templates.end() ? nullptr : it->second;
+  }
+
+  void FinishGroup(Run& run, int g) {
+    NodeExt& e = run.ext[g];
+    if (e.pending > 0 || IsCompleted(run.st.nodes[g].phase)) return;
+    if (e.child_failed) {
+      FinishNode(run, g, Phase::kFailed, e.fail_message);
+    } else {
+      FinishNode(run, g, Phase::kSucceeded);
+    }
+  }
+
+  bool ContinuesOn(const spec::Step* step, Phase phase) {
+    if (!step) return false;
+    return (phase == Phase::kFailed && step->continue_on.failed) ||
+           (phase == Phase::kError && step->continue_on.error);
+  }
+
+  void ChildDone(Run& run, int p, int c) {
+    Node& parent = run.st.nodes[p];
+    const Node& child = run.st.nodes[c];
+    switch (parent.type) {
+      case NodeType::kStepGroup:
+      case NodeType::kTaskGroup: {
+        NodeExt& e = run.ext[p];
+        e.pending--;
+        if (IsFailedOrError(child.phase) && !ContinuesOn(run.ext[c].step, child.phase)) {
+          if (!e.child_failed) e.fail_message = "child '" + child.id + "' failed";
+          e.child_failed = true;
+          int tmpl_node = run.ext[p].parent;
+          if (parent.type == NodeType::kStepGroup) run.ext[tmpl_node].child_failed = true;
+        }
+        FinishGroup(run, p);
+        return;
+      }
+      case NodeType::kSteps: {
+        RecordStepOutputs(run, p, c);
+        if (IsFailedOrError(child.phase)) {
+          FinishNode(run, p, Phase::kFailed, child.message);
+          return;
+        }
+        if (run.stopping) {
+          FinishNode(run, p, Phase::kFailed, "workflow shutdown");
+          return;
+        }
+        NextStepGroup(run, p);
+        return;
+      }
+      case NodeType::kDag:
+        DagTaskDone(run, p, c);
+        return;
+      case NodeType::kRetry:
+        RetryAttemptDone(run, p, c);
+        return;
+      default:
+        return;
+    }
+  }
+
+  // Makes steps.<name>.* of the finished group visible to later groups.
+  void RecordStepOutputs(Run& run, int steps_node, int group) {
+    VarScope& scope = *run.ext[steps_node].scope;
+    std::vector<int> kids;
+    for (const std::string& id : run.st.nodes[group].children) kids.push_back(IndexOf(run, id));
+    RecordOutputs(run, scope, "steps.", kids);
+  }
+
+  // Adds <prefix><name>.outputs.* for each named step/task among `kids` (loop items aggregated).
+  void RecordOutputs(Run& run, VarScope& scope, const std::string& prefix,
+                     const std::vector<int>& kids) {
+    std::map<std::string, std::vector<int>> by_step;
+    std::vector<std::string> order;
+    for (int k : kids) {
+      if (k < 0 || !run.ext[k].step) continue;
+      const std::string& sname = run.ext[k].step->name;
+      if (!by_step.count(sname)) order.push_back(sname);
+      by_step[sname].push_back(k);
+    }
+    for (const std::string& sname : order) {
+      const std::vector<int>& nodes = by_step[sname];
+      std::string key = prefix + sname;
+      const Node& first = run.st.nodes[nodes[0]];
+      bool looped = first.item_index >= 0;
+      if (!looped) {
+        SetNodeVars(scope, key, first);
+        continue;
+      }
+      SetLoopVars(run, scope, key, nodes);
+    }
+  }
+
+  void SetNodeVars(VarScope& scope, const std::string& key, const Node& node) {
+    scope.Set(key + ".id", node.id);
+    scope.Set(key + ".status", std::string(PhaseName(node.phase)));
+    scope.Set(key + ".startedAt", FormatRfc3339(node.started_at));
+    scope.Set(key + ".finishedAt", FormatRfc3339(node.finished_at));
+    if (node.result) scope.Set(key + ".outputs.result", *node.result);
+    if (node.exit_code) scope.Set(key + ".exitCode", std::to_string(*node.exit_code));
+    std::vector<std::vector<std::pair<std::string, std::string>>> rows(1);
+    for (const Param& p : node.outputs) {
+      scope.Set(key + ".outputs.parameters." + p.name, p.value);
+      rows[0].push_back({p.name, p.value});
+    }
+  }
+
+  void SetLoopVars(Run& run, VarScope& scope, const std::string& key, std::vector<int> nodes) {
+    std::sort(nodes.begin(), nodes.end(), [&](int a, int b) {
+      return run.st.nodes[a].item_index < run.st.nodes[b].item_index;
+    });
+    std::vector<std::string> results;
+    std::vector<std::vector<std::pair<std::string, std::string>>> rows;
+    std::map<std::string, std::vector<std::string>> per_param;
+    std::vector<std::string> param_order;
+    for (int k : nodes) {
+      const Node& node = run.st.nodes[k];
+      if (node.phase != Phase::kSucceeded) continue;
+      if (node.result) results.push_back(*node.result);
+      if (!node.outputs.empty()) {
+        rows.emplace_back();
+        for (const Param& p : node.outputs) {
+          rows.back().push_back({p.name, p.value});
+          if (!per_param.count(p.name)) param_order.push_back(p.name);
+          per_param[p.name].push_back(p.value);
+        }
+      }
+    }
+    scope.Set(key + ".outputs.result", expr::AggregateList(results));
+    scope.Set(key + ".outputs.parameters", expr::AggregateParameters(rows));
+    for (const std::string& name : param_order) {
+      scope.Set(key + ".outputs.parameters." + name, expr::AggregateList(per_param[name]));
+    }
+    bool any_failed = false;
+    for (int k : nodes) any_failed |= IsFailedOrError(run.st.nodes[k].phase);
+    scope.Set(key + ".status", any_failed ? "Failed" : "Succeeded");
+  }
+
+  int IndexOf(Run& run, const std::string& id) {
+    auto it = run.index.find(id);
+    return it == run.index.end() ? -1 : it->second;
+  }
+
+  // Computes the outputs of a finished steps/dag template node and marks it Succeeded.
+  void CompleteTemplateNode(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    Node& node = run.st.nodes[n];
+    for (const spec::Parameter& p : e.tmpl->outputs.parameters) {
+      std::optional<std::string> value;
+      std::string error;
+      if (p.value_from && !p.value_from->parameter.empty()) {
+        auto v = Subst(p.value_from->parameter, *e.scope);
+        if (v.ok())
+          value = *v;
+        else
+          error = v.error().message;
+      } else if (p.value_from && !p.value_from->expression.empty()) {
+        auto v = expr::EvaluateExpr(p.value_from->expression, *e.scope);
+        if (v.ok())
+          value = expr::ItemText(*v);
+        else
+          error = v.error().message;
+      } else if (p.value) {
+        auto v = Subst(*p.value, *e.scope);
+        if (v.ok())
+          value = *v;
+        else
+          error = v.error().message;
+      }
+      if (!value && p.value_from && p.value_from->default_value)
+        value = *p.value_from->default_value;
+      if (!value && p.default_value) value = *p.default_value;
+      if (!value) {
+        FinishNode(run, n, Phase::kError,
+                   "output parameter '" + p.name + "' could not be resolved" +
+                       (error.empty() ? "" : ": " + error));
+        return;
+      }
+      SetOutput(run, node, p, *value);
+    }
+    if (!e.tmpl->outputs.result.empty()) {
+      auto v = Subst(e.tmpl->outputs.result, *e.scope);
+      if (v.ok()) node.result = *v;
+    }
+    FinishNode(run, n, Phase::kSucceeded);
+  }
+
+  // ---------------------------------------------------------------- DAG
+
+  void StartDag(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    const spec::Dag& dag = *e.tmpl->dag;
+    SetRunning(run, n);
+    e.limit = ParseLimit(e.tmpl->parallelism, *e.scope);
+    auto d = std::make_unique<DagState>();
+    size_t count = dag.tasks.size();
+    d->fail_fast = dag.fail_fast.value_or(true);
+    d->node.assign(count, -1);
+    d->state.assign(count, DagState::kWaiting);
+    d->deps.resize(count);
+    d->dependents.resize(count);
+    d->depends.resize(count);
+    d->target.assign(count, true);
+    for (size_t i = 0; i < count; ++i) {
+      d->tasks.push_back(&dag.tasks[i]);
+      d->index[dag.tasks[i].name] = static_cast<int>(i);
+    }
+    for (size_t i = 0; i < count; ++i) {
+      const spec::Step& t = dag.tasks[i];
+      std::vector<std::string> names;
+      if (!t.depends.empty()) {
+        auto tasks = expr::DependsTasks(t.depends);
+        if (!tasks.ok()) {
+          FinishNode(run, n, Phase::kError,
+                     "task '" + t.name + "': depends: " + tasks.error().message);
+          return;
+        }
+        names = *tasks;
+        d->depends[i] = t.depends;
+      } else {
+        std::string expr;
+        for (const std::string& dep : t.dependencies) {
+          names.push_back(dep);
+          auto it = d->index.find(dep);
+          const spec::Step* dt = it == d->index.end() ? nullptr : &dag.tasks[it->second];
+          std::string clause =
+              "(" + dep + ".Succeeded || " + dep + ".Skipped || " + dep + ".Daemoned";
+          if (dt && dt->continue_on.failed) clause += " || " + dep + ".Failed";
+          if (dt && dt->continue_on.error) clause += " || " + dep + ".Errored";
+          clause += ")";
+          expr += (expr.empty() ? "" : " && ") + clause;
+        }
+        d->depends[i] = expr;
+      }
+      for (const std::string& dep : names) {
+        auto it = d->index.find(dep);
+        if (it == d->index.end()) {
+          FinishNode(run, n, Phase::kError,
+                     "task '" + t.name + "' depends on '" + dep + "', which is not a task of " +
+                         e.tmpl->name);
+          return;
+        }
+        d->deps[i].push_back(it->second);
+        d->dependents[it->second].push_back(static_cast<int>(i));
+        d->target[it->second] = false;
+      }
+    }
+    if (!dag.target.empty()) {
+      auto target = Subst(dag.target, *e.scope);
+      std::vector<bool> needed(count, false), is_target(count, false);
+      std::vector<int> stack;
+      std::string list = target.ok() ? *target : dag.target;
+      for (char& ch : list)
+        if (ch == ',') ch = ' ';
+      size_t pos = 0;
+      while (pos < list.size()) {
+        size_t end = list.find(' ', pos);
+        if (end == std::string::npos) end = list.size();
+        std::string name = list.substr(pos, end - pos);
+        pos = end + 1;
+        if (name.empty()) continue;
+        auto it = d->index.find(name);
+        if (it == d->index.end()) {
+          FinishNode(run, n, Phase::kError, "target '" + name + "' is not a task");
+          return;
+        }
+        is_target[it->second] = true;
+        stack.push_back(it->second);
+      }
+      while (!stack.empty()) {
+        int t = stack.back();
+        stack.pop_back();
+        if (needed[t]) continue;
+        needed[t] = true;
+        for (int dep : d->deps[t]) stack.push_back(dep);
+      }
+      for (size_t i = 0; i < count; ++i) {
+        d->target[i] = is_target[i];
+        if (!needed[i]) d->state[i] = DagState::kNotNeeded;
+      }
+    }
+    e.dag = std::move(d);
+    std::vector<int> ready;
+    for (size_t i = 0; i < count; ++i) ready.push_back(static_cast<int>(i));
+    ScheduleDag(run, n, ready);
+    CheckDagDone(run, n);
+  }
+
+  expr::TaskState DagTaskState(Run& run, DagState& d, std::string_view name) {
+    expr::TaskState s;
+    auto it = d.index.find(std::string(name));
+    if (it == d.index.end()) return s;
+    int t = it->second;
+    if (d.state[t] == DagState::kOmitted) {
+      s.exists = true;
+      s.phase = "Omitted";
+      return s;
+    }
+    if (d.node[t] < 0) return s;
+    const Node& node = run.st.nodes[d.node[t]];
+    s.exists = true;
+    s.phase = IsCompleted(node.phase) ? std::string(PhaseName(node.phase)) : "";
+    if (node.type == NodeType::kTaskGroup) {
+      bool any_ok = false, all_failed = !node.children.empty();
+      for (const std::string& id : node.children) {
+        int k = IndexOf(run, id);
+        if (k < 0) continue;
+        Phase p = run.st.nodes[k].phase;
+        any_ok |= p == Phase::kSucceeded;
+        all_failed &= p == Phase::kFailed;
+      }
+      s.any_succeeded = any_ok;
+      s.all_failed = all_failed;
+    }
+    return s;
+  }
+
+  // Starts or omits the waiting tasks among `candidates` whose dependencies are all resolved.
+  void ScheduleDag(Run& run, int n, std::vector<int> candidates) {
+    DagState& d = *run.ext[n].dag;
+    while (!candidates.empty()) {
+      int t = candidates.back();
+      candidates.pop_back();
+      if (d.state[t] != DagState::kWaiting) continue;
+      bool resolved = true;
+      for (int dep : d.deps[t]) {
+        if (d.state[dep] != DagState::kDone && d.state[dep] != DagState::kOmitted) resolved = false;
+      }
+      if (!resolved) continue;
+      if (d.failed || run.stopping) continue;
+      bool go = true;
+      if (!d.depends[t].empty()) {
+        auto r = expr::EvaluateDepends(
+            d.depends[t], [&](std::string_view name) { return DagTaskState(run, d, name); });
+        if (!r.ok()) {
+          d.failed = true;
+          d.fail_phase = Phase::kError;
+          d.fail_message = "task '" + d.tasks[t]->name + "': " + r.error().message;
+          continue;
+        }
+        go = *r;
+      }
+      if (!go) {
+        const spec::Step& task = *d.tasks[t];
+        int x = NewNode(run, n, run.st.nodes[n].name + "." + task.name, task.name,
+                        NodeType::kSkipped, nullptr, run.st.nodes[n].id);
+        run.st.nodes[x].template_name = task.template_name;
+        run.ext[x].step = &task;
+        run.ext[x].parent = kNoParent - 100;  // omitted tasks report nothing
+        run.st.nodes[x].phase = Phase::kOmitted;
+        run.st.nodes[x].message = "omitted: depends condition not met";
+        run.st.nodes[x].finished_at = run.st.nodes[x].started_at;
+        d.node[t] = x;
+        d.state[t] = DagState::kOmitted;
+        for (int dep : d.dependents[t]) candidates.push_back(dep);
+        continue;
+      }
+      StartDagTask(run, n, t);
+    }
+  }
+
+  void StartDagTask(Run& run, int n, int t) {
+    DagState& d = *run.ext[n].dag;
+    const spec::Step& task = *d.tasks[t];
+    const std::string name = run.st.nodes[n].name + "." + task.name;
+    d.state[t] = DagState::kStarted;
+    d.unfinished++;
+    std::vector<StartRequest> starts;
+    ExpandStep(run, n, n, task, name, task.name, starts);
+    if (starts.size() == 1 && starts[0].item_index < 0) {
+      // A plain task: its node is a direct child of the DAG node.
+      size_t before = run.st.nodes.size();
+      Admit(run, n, std::move(starts[0]));
+      if (run.st.nodes.size() > before)
+        d.node[t] = static_cast<int>(before);
+      else
+        d.node[t] = -2;  // deferred by parallelism; bound when it starts
+      return;
+    }
+    if (starts.empty()) {
+      // Finished at expansion (empty loop or bad input): the last node created is the task.
+      d.node[t] = static_cast<int>(run.st.nodes.size()) - 1;
+      run.ext[n].pending--;  // ExpandStep counted it as a child of the DAG node
+      return;
+    }
+    int g = NewNode(run, n, name, task.name, NodeType::kTaskGroup, nullptr, run.st.nodes[n].id);
+    run.st.nodes[g].template_name = task.template_name;
+    run.ext[g].step = &task;
+    SetRunning(run, g);
+    d.node[t] = g;
+    run.ext[g].pending = static_cast<int>(starts.size());
+    for (StartRequest& s : starts) {
+      s.container = g;
+      Admit(run, n, std::move(s));
+    }
+  }
+
+  void DagTaskDone(Run& run, int n, int c) {
+    NodeExt& e = run.ext[n];
+    if (!e.dag) return;
+    DagState& d = *e.dag;
+    const spec::Step* step = run.ext[c].step;
+    if (!step) return;
+    auto it = d.index.find(step->name);
+    if (it == d.index.end()) return;
+    int t = it->second;
+    if (d.node[t] == -2) d.node[t] = c;
+    if (d.node[t] != c) return;  // an item of a TaskGroup reports through the group
+    d.state[t] = DagState::kDone;
+    d.unfinished--;
+    const Node& child = run.st.nodes[c];
+    VarScope& scope = *e.scope;
+    if (child.type == NodeType::kTaskGroup) {
+      std::vector<int> items;
+      for (const std::string& id : child.children) items.push_back(IndexOf(run, id));
+      SetLoopVars(run, scope, "tasks." + step->name, items);
+    } else {
+      SetNodeVars(scope, "tasks." + step->name, child);
+    }
+    if (IsFailedOrError(child.phase) && !ContinuesOn(step, child.phase) && d.fail_fast &&
+        !d.failed) {
+      d.failed = true;
+      d.fail_phase = child.phase;
+      d.fail_message = "child '" + child.id + "' failed";
+    }
+    ScheduleDag(run, n, d.dependents[t]);
+    CheckDagDone(run, n);
+  }
+
+  Phase BranchPhase(Run& run, DagState& d, int t, std::vector<int8_t>& memo) {
+    if (memo[t] >= 0) return static_cast<Phase>(memo[t]);
+    Phase result = Phase::kSucceeded;
+    if (d.state[t] == DagState::kDone && d.node[t] >= 0) {
+      result = run.st.nodes[d.node[t]].phase;
+    } else {
+      for (int dep : d.deps[t]) {
+        Phase p = BranchPhase(run, d, dep, memo);
+        if (IsFailedOrError(p)) {
+          result = p;
+          break;
+        }
+      }
+    }
+    memo[t] = static_cast<int8_t>(result);
+    return result;
+  }
+
+  void CheckDagDone(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    if (!e.dag || IsCompleted(run.st.nodes[n].phase)) return;
+    DagState& d = *e.dag;
+    if (d.unfinished > 0) return;
+    if (!d.failed && !run.stopping) {
+      for (size_t t = 0; t < d.tasks.size(); ++t) {
+        if (d.state[t] == DagState::kWaiting) return;  // still reachable
+      }
+    }
+    if (d.failed) {
+      FinishNode(run, n, d.fail_phase, d.fail_message);
+      return;
+    }
+    if (run.stopping) {
+      FinishNode(run, n, Phase::kFailed, "workflow shutdown");
+      return;
+    }
+    std::vector<int8_t> memo(d.tasks.size(), -1);
+    for (size_t t = 0; t < d.tasks.size(); ++t) {
+      if (!d.target[t] || d.state[t] == DagState::kNotNeeded) continue;
+      Phase p = BranchPhase(run, d, static_cast<int>(t), memo);
+      if (IsFailedOrError(p) && !ContinuesOn(d.tasks[t], p)) {
+        int node = d.node[t];
+        std::string id = node >= 0 ? run.st.nodes[node].id : d.tasks[t]->name;
+        FinishNode(run, n, p, "child '" + id + "' failed");
+        return;
+      }
+    }
+    CompleteTemplateNode(run, n);
+  }
+
+  // ---------------------------------------------------------------- retries
+
+  void RetryAttemptDone(Run& run, int r, int c) {
+    Node& rn = run.st.nodes[r];
+    const Node& child = run.st.nodes[c];
+    NodeExt& re = run.ext[r];
+    const spec::RetryStrategy& rs =
+        re.tmpl->retry_strategy ? *re.tmpl->retry_strategy : *run.spec.spec.retry_strategy;
+    if (child.phase == Phase::kSucceeded) {
+      rn.outputs = child.outputs;
+      rn.result = child.result;
+      rn.exit_code = child.exit_code;
+      rn.host_node_name = child.host_node_name;
+      FinishNode(run, r, Phase::kSucceeded);
+      return;
+    }
+    bool retry_phase = false;
+    std::string policy = rs.retry_policy.empty() ? "OnFailure" : rs.retry_policy;
+    if (policy == "Always")
+      retry_phase = IsFailedOrError(child.phase);
+    else if (policy == "OnFailure")
+      retry_phase = child.phase == Phase::kFailed;
+    else if (policy == "OnError" || policy == "OnTransientError")
+      retry_phase = child.phase == Phase::kError;
+    std::optional<int> limit;
+    if (!rs.limit.empty()) {
+      auto v = Subst(rs.limit, *run.ext[c].scope);
+      try {
+        limit = v.ok() ? std::stoi(*v) : 0;
+      } catch (...) {
+        limit = 0;
+      }
+    }
+    if (retry_phase && !rs.expression.empty()) {
+      VarScope scope(run.ext[c].scope.get());
+      scope.Set("lastRetry.exitCode", child.exit_code ? std::to_string(*child.exit_code) : "-1");
+      scope.Set("lastRetry.status", std::string(PhaseName(child.phase)));
+      scope.Set("lastRetry.duration",
+                std::to_string((child.finished_at - child.started_at) / 1000000));
+      scope.Set("lastRetry.message", child.message);
+      auto v = expr::EvaluateExpr(rs.expression, scope);
+      retry_phase = v.ok() && *v == "true";
+    }
+    bool more = retry_phase && !run.stopping && (!limit || re.attempts <= *limit);
+    if (!more) {
+      rn.exit_code = child.exit_code;
+      rn.result = child.result;
+      std::string msg = child.message;
+      if (retry_phase && limit) msg = "No more retries left";
+      FinishNode(run, r, child.phase, msg);
+      return;
+    }
+    Micros delay = 0;
+    if (rs.backoff) {
+      auto base = ParseDurationSeconds(rs.backoff->duration);
+      double factor = 1;
+      try {
+        if (!rs.backoff->factor.empty()) factor = std::stod(rs.backoff->factor);
+      } catch (...) {
+      }
+      if (base) {
+        double secs = *base * std::pow(factor, re.attempts - 1);
+        if (auto cap = ParseDurationSeconds(rs.backoff->cap)) secs = std::min(secs, *cap);
+        if (auto max = ParseDurationSeconds(rs.backoff->max_duration)) {
+          double elapsed = (clock.Now() - rn.started_at) / 1e6;
+          if (elapsed + secs > *max) {
+            FinishNode(run, r, child.phase, "Max duration limit exceeded");
+            return;
+          }
+        }
+        delay = static_cast<Micros>(secs * 1e6);
+      }
+    }
+    if (delay > 0) {
+      std::string key = "retry/" + run.st.name + "/" + std::to_string(r);
+      effects.timers.push_back({clock.Now() + delay, key});
+      return;
+    }
+    StartAttempt(run, r);
+  }
+
+  // ---------------------------------------------------------------- suspend
+
+  void StartSuspend(Run& run, int n) {
+    SetRunning(run, n);
+    const spec::Suspend& s = *run.ext[n].tmpl->suspend;
+    if (!s.duration.empty()) {
+      auto d = Subst(s.duration, *run.ext[n].scope);
+      auto secs = d.ok() ? ParseDurationSeconds(*d) : std::nullopt;
+      if (!secs) {
+        FinishNode(run, n, Phase::kError, "invalid suspend duration '" + s.duration + "'");
+        return;
+      }
+      effects.timers.push_back({clock.Now() + static_cast<Micros>(*secs * 1e6),
+                                "suspend/" + run.st.name + "/" + std::to_string(n)});
+    }
+  }
+
+  void ResumeNode(Run& run, int n, const std::vector<Param>& supplied) {
+    Node& node = run.st.nodes[n];
+    if (node.type != NodeType::kSuspend || IsCompleted(node.phase)) return;
+    for (const spec::Parameter& p : run.ext[n].tmpl->outputs.parameters) {
+      std::optional<std::string> value;
+      for (const Param& s : supplied) {
+        if (s.name == p.name) value = s.value;
+      }
+      if (!value && p.value_from && p.value_from->default_value)
+        value = *p.value_from->default_value;
+      if (!value && p.default_value) value = *p.default_value;
+      if (value) SetOutput(run, node, p, *value);
+    }
+    FinishNode(run, n, Phase::kSucceeded);
+  }
+
+  // ---------------------------------------------------------------- resources / child workflows
+
+  void StartResource(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    const spec::Resource& res = *e.tmpl->resource;
+    Node& node = run.st.nodes[n];
+    node.host_node_name = "hub";
+    SetRunning(run, n);
+    if (res.action != "create") {
+      FinishNode(run, n, Phase::kError,
+                 "resource action '" + res.action +
+                     "' is not supported: hubspoke creates child "
+                     "Workflows only (action: create)");
+      return;
+    }
+    auto text = Subst(res.manifest, *e.scope);
+    if (!text.ok()) {
+      FinishNode(run, n, Phase::kError, text.error().message);
+      return;
+    }
+    auto manifest = spec::LoadManifest(*text, run.st.name + "/" + node.name);
+    if (!manifest.ok()) {
+      FinishNode(run, n, Phase::kError, manifest.error().ToString());
+      return;
+    }
+    if (manifest->kind != "Workflow") {
+      FinishNode(run, n, Phase::kError,
+                 "resource manifest of kind '" + manifest->kind +
+                     "' is not supported: hubspoke "
+                     "creates kind Workflow only");
+      return;
+    }
+    auto resolved = spec::Resolve(*manifest, catalog);
+    if (!resolved.ok()) {
+      FinishNode(run, n, Phase::kError, resolved.error().ToString());
+      return;
+    }
+    auto child = Create(std::move(*resolved), &run, n);
+    if (!child.ok()) {
+      FinishNode(run, n, Phase::kError, child.error().ToString());
+      return;
+    }
+    node.child_workflow = *child;
+    MarkNode(run, n);
+    e.waits_for_child = !res.success_condition.empty() || !res.failure_condition.empty();
+    if (!e.waits_for_child) {
+      SetResourceOutputs(run, n, *runs.at(*child));
+      if (!IsCompleted(node.phase)) FinishNode(run, n, Phase::kSucceeded);
+    }
+  }
+
+  // The child workflow as a resource node sees it (for conditions and jsonPath outputs).
+  std::string ChildJson(const Run& child) {
+    std::string out = "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Workflow\",";
+    out += "\"metadata\":{\"name\":" + expr::JsonQuote(child.st.name) +
+           ",\"namespace\":" + expr::JsonQuote(child.st.namespace_) + ",\"labels\":{";
+    bool first = true;
+    for (const auto& [k, v] : child.st.labels) {
+      out += (first ? "" : ",") + expr::JsonQuote(k) + ":" + expr::JsonQuote(v);
+      first = false;
+    }
+    out += "}},\"status\":{";
+    if (child.finished)
+      out += "\"phase\":" + expr::JsonQuote(std::string(PhaseName(child.st.phase))) + ",";
+    out += "\"message\":" + expr::JsonQuote(child.st.message) +
+           ",\"startedAt\":" + expr::JsonQuote(FormatRfc3339(child.st.started_at)) +
+           ",\"finishedAt\":" + expr::JsonQuote(FormatRfc3339(child.st.finished_at)) +
+           ",\"outputs\":{\"parameters\":[";
+    first = true;
+    for (const Param& p : child.st.outputs) {
+      out += std::string(first ? "" : ",") + "{\"name\":" + expr::JsonQuote(p.name) +
+             ",\"value\":" + expr::JsonQuote(p.value) + "}";
+      first = false;
+    }
+    out += "]}}}";
+    return out;
+  }
+
+  void SetResourceOutputs(Run& run, int n, const Run& child) {
+    NodeExt& e = run.ext[n];
+    Node& node = run.st.nodes[n];
+    std::string doc = ChildJson(child);
+    for (const spec::Parameter& p : e.tmpl->outputs.parameters) {
+      std::optional<std::string> value;
+      std::string error;
+      if (p.value_from && !p.value_from->json_path.empty()) {
+        auto v = expr::JsonPath(doc, p.value_from->json_path);
+        if (v.ok())
+          value = *v;
+        else
+          error = v.error().message;
+      } else if (p.value) {
+        auto v = Subst(*p.value, *e.scope);
+        if (v.ok()) value = *v;
+      }
+      if (!value && p.value_from && p.value_from->default_value)
+        value = *p.value_from->default_value;
+      if (!value && p.default_value) value = *p.default_value;
+      if (!value) {
+        FinishNode(run, n, Phase::kError,
+                   "output parameter '" + p.name + "' of child workflow " + child.st.name +
+                       " could not be read" + (error.empty() ? "" : ": " + error));
+        return;
+      }
+      SetOutput(run, node, p, *value);
+    }
+  }
+
+  void ChildWorkflowDone(Run& child) {
+    if (!child.parent) return;
+    Run& run = *child.parent;
+    int n = child.parent_node;
+    Node& node = run.st.nodes[n];
+    if (IsCompleted(node.phase) || !run.ext[n].waits_for_child) return;
+    const spec::Resource& res = *run.ext[n].tmpl->resource;
+    std::string doc = ChildJson(child);
+    std::string child_state = "child workflow " + child.st.name + " " +
+                              std::string(PhaseName(child.st.phase)) +
+                              (child.st.message.empty() ? "" : ": " + child.st.message);
+    if (!res.failure_condition.empty()) {
+      auto failed = expr::EvaluateResourceCondition(res.failure_condition, doc);
+      if (!failed.ok()) {
+        FinishNode(run, n, Phase::kError, "failureCondition: " + failed.error().message);
+        return;
+      }
+      if (*failed) {
+        FinishNode(run, n, Phase::kFailed, child_state);
+        return;
+      }
+    }
+    if (!res.success_condition.empty()) {
+      auto ok = expr::EvaluateResourceCondition(res.success_condition, doc);
+      if (!ok.ok()) {
+        FinishNode(run, n, Phase::kError, "successCondition: " + ok.error().message);
+        return;
+      }
+      if (*ok) {
+        SetResourceOutputs(run, n, child);
+        if (!IsCompleted(node.phase)) FinishNode(run, n, Phase::kSucceeded);
+        return;
+      }
+      FinishNode(run, n, Phase::kFailed, child_state + " (successCondition not met)");
+      return;
+    }
+    // Only a failureCondition, which did not match: the child's end counts as success.
+    SetResourceOutputs(run, n, child);
+    if (!IsCompleted(node.phase)) FinishNode(run, n, Phase::kSucceeded);
+  }
+
+  // ---------------------------------------------------------------- workflows
+
+  Result<std::string> Create(spec::Workflow wf, Run* parent, int parent_node) {
+    std::string name = wf.metadata.name;
+    if (name.empty()) {
+      if (wf.metadata.generate_name.empty()) {
+        return Fail(
+            InvalidArgument("workflow has neither metadata.name nor metadata.generateName"));
+      }
+      do {
+        name = names.Generate(wf.metadata.generate_name);
+      } while (runs.count(name));
+    } else if (runs.count(name)) {
+      return Fail(Error{ErrorCode::kAlreadyExists, "workflow " + name + " already exists", ""});
+    }
+    auto run = std::make_unique<Run>();
+    Run& r = *run;
+    r.spec = std::move(wf);
+    r.spec.metadata.name = name;
+    r.parent = parent;
+    r.parent_node = parent_node;
+    r.st.name = name;
+    r.st.namespace_ =
+        r.spec.metadata.namespace_.empty() ? options.default_namespace : r.spec.metadata.namespace_;
+    r.st.labels = r.spec.metadata.labels;
+    r.st.created_at = clock.Now();
+    r.st.started_at = r.st.created_at;
+    r.st.phase = Phase::kRunning;
+    if (parent) {
+      r.st.parent = parent->st.name;
+      r.st.parent_node = parent->st.nodes[parent_node].id;
+      parent->children.push_back(name);
+    }
+    for (const spec::Template& t : r.spec.spec.templates) r.templates[t.name] = &t;
+    for (const spec::Parameter& p : r.spec.spec.arguments.parameters) {
+      std::optional<std::string> v = p.value ? p.value : p.default_value;
+      if (!v) {
+        return Fail(InvalidArgument("spec.arguments.parameters." + p.name +
+                                        " has no value: pass it with -p " + p.name + "=VALUE",
+                                    p.pos.ToString()));
+      }
+      r.st.parameters.push_back({p.name, *v});
+    }
+    const spec::Template* entry = nullptr;
+    auto it = r.templates.find(r.spec.spec.entrypoint);
+    if (it != r.templates.end()) entry = it->second;
+    if (!entry) {
+      return Fail(InvalidArgument(r.spec.spec.entrypoint.empty()
+                                      ? "workflow " + name + " has no entrypoint"
+                                      : "entrypoint template '" + r.spec.spec.entrypoint +
+                                            "' is not defined in workflow " + name));
+    }
+    runs[name] = std::move(run);
+    run_order.push_back(name);
+    InitGlobals(r);
+    // Parameters may refer to each other ({{workflow.parameters.a}} in b).
+    for (Param& p : r.st.parameters) {
+      if (expr::HasPlaceholders(p.value)) {
+        auto v = Subst(p.value, r.globals);
+        if (v.ok()) {
+          p.value = *v;
+          r.globals.Set("workflow.parameters." + p.name, p.value);
+        }
+      }
+    }
+    r.pod_limit = ParseLimit(r.spec.spec.parallelism, r.globals);
+    MarkRun(r);
+    Execute(r, kNoParent, name, name, *entry, r.st.parameters, "", r.globals, nullptr, "", -1, -1);
+    return name;
+  }
+
+  void MainDone(Run& run) {
+    const Node& root = run.st.nodes[0];
+    run.main_phase = root.phase;
+    run.main_message = root.message;
+    if (!run.spec.spec.on_exit.empty() && !run.exit_started) {
+      run.exit_started = true;
+      const spec::Template* tmpl = FindTemplate(run, run.spec.spec.on_exit);
+      run.globals.Set("workflow.status", std::string(PhaseName(root.phase)));
+      run.globals.Set("workflow.failures", FailuresJson(run));
+      run.globals.Set("workflow.duration", std::to_string((clock.Now() - run.st.started_at) / 1e6));
+      if (!tmpl) {
+        FinalizeRun(run, Phase::kError,
+                    "onExit template '" + run.spec.spec.on_exit + "' is not defined");
+        return;
+      }
+      run.stopping = false;
+      Execute(run, kExitHandlerParent, run.st.name + ".onExit", run.st.name + ".onExit", *tmpl, {},
+              "", run.globals, nullptr, "", -1, -1);
+      return;
+    }
+    FinalizeRun(run, run.main_phase, run.main_message);
+  }
+
+  std::string FailuresJson(Run& run) {
+    std::vector<std::vector<std::pair<std::string, std::string>>> rows;
+    for (const Node& n : run.st.nodes) {
+      if (n.type != NodeType::kPod || !IsFailedOrError(n.phase)) continue;
+      rows.push_back({{"displayName", n.display_name},
+                      {"message", n.message},
+                      {"templateName", n.template_name},
+                      {"phase", std::string(PhaseName(n.phase))},
+                      {"podName", n.id},
+                      {"finishedAt", FormatRfc3339(n.finished_at)}});
+    }
+    return expr::AggregateParameters(rows);
+  }
+
+  void ExitHandlerDone(Run& run, int n) {
+    const Node& exit = run.st.nodes[n];
+    if (run.main_phase == Phase::kSucceeded && IsFailedOrError(exit.phase)) {
+      FinalizeRun(run, Phase::kFailed, exit.message);
+      return;
+    }
+    FinalizeRun(run, run.main_phase, run.main_message);
+  }
+
+  void FinalizeRun(Run& run, Phase phase, const std::string& message) {
+    if (run.finished) return;
+    run.finished = true;
+    if (phase == Phase::kSkipped || phase == Phase::kOmitted) phase = Phase::kSucceeded;
+    run.st.phase = phase;
+    run.st.message = message;
+    run.st.finished_at = clock.Now();
+    MarkRun(run);
+    effects.finished.push_back(run.st.name);
+    if (run.parent) finished_runs.push_back(&run);
+  }
+
+  Run* FindRun(const std::string& name) {
+    auto it = runs.find(name);
+    return it == runs.end() ? nullptr : it->second.get();
+  }
+};
+
+Engine::Engine(const Clock& clock, const spec::Catalog& catalog, EngineOptions options)
+    : impl_(std::make_unique<Impl>(clock, catalog, std::move(options))) {}
+
+Engine::~Engine() = default;
+
+Result<std::string> Engine::Submit(spec::Workflow workflow) {
+  auto name = impl_->Create(std::move(workflow), nullptr, -1);
+  impl_->Drain();
+  return name;
+}
+
+void Engine::TaskStarted(const std::string& attempt_id, const std::string& spoke, Micros at) {
+  impl_->OnTaskStarted(attempt_id, spoke, at);
+}
+
+void Engine::TaskFinished(const TaskResult& result) {
+  impl_->OnTaskFinished(result);
+  impl_->Drain();
+}
+
+void Engine::TimerFired(const std::string& key) {
+  size_t a = key.find('/');
+  size_t b = key.rfind('/');
+  if (a == std::string::npos || b == a) return;
+  std::string kind = key.substr(0, a);
+  auto* run = impl_->FindRun(key.substr(a + 1, b - a - 1));
+  if (!run) return;
+  int n = -1;
+  try {
+    n = std::stoi(key.substr(b + 1));
+  } catch (...) {
+    return;
+  }
+  if (n < 0 || n >= static_cast<int>(run->st.nodes.size())) return;
+  if (kind == "suspend") {
+    impl_->ResumeNode(*run, n, {});
+  } else if (kind == "retry" && !IsCompleted(run->st.nodes[n].phase)) {
+    impl_->StartAttempt(*run, n);
+  }
+  impl_->Drain();
+}
+
+Status Engine::Stop(const std::string& workflow, const std::string& message) {
+  auto* run = impl_->FindRun(workflow);
+  if (!run) return Fail(NotFound("workflow " + workflow + " not found"));
+  if (run->finished) return {};
+  run->stopping = true;
+  for (auto& [attempt, where] : impl_->attempts) {
+    if (where.first == run) impl_->effects.cancel.push_back(attempt);
+  }
+  for (size_t n = 0; n < run->st.nodes.size(); ++n) {
+    Node& node = run->st.nodes[n];
+    if (IsCompleted(node.phase)) continue;
+    if (node.type == NodeType::kPod || node.type == NodeType::kSuspend) {
+      if (!run->ext[n].attempt_id.empty()) impl_->attempts.erase(run->ext[n].attempt_id);
+      impl_->FinishNode(*run, static_cast<int>(n), Phase::kFailed, message);
+    }
+  }
+  impl_->Drain();
+  return {};
+}
+
+Status Engine::Terminate(const std::string& workflow, const std::string& message) {
+  auto* run = impl_->FindRun(workflow);
+  if (!run) return Fail(NotFound("workflow " + workflow + " not found"));
+  run->exit_started = true;  // terminate skips exit handlers
+  return Stop(workflow, message);
+}
+
+Status Engine::Resume(const std::string& workflow, const std::vector<Param>& outputs) {
+  auto* run = impl_->FindRun(workflow);
+  if (!run) return Fail(NotFound("workflow " + workflow + " not found"));
+  for (size_t n = 0; n < run->st.nodes.size(); ++n) {
+    impl_->ResumeNode(*run, static_cast<int>(n), outputs);
+  }
+  impl_->Drain();
+  return {};
+}
+
+Effects Engine::TakeEffects() { return std::exchange(impl_->effects, {}); }
+
+Changes Engine::TakeChanges() {
+  for (auto& entry : impl_->changes.nodes) {
+    auto* run = impl_->FindRun(entry.first);
+    for (int n : entry.second) run->ext[n].dirty = false;
+  }
+  impl_->changed_workflows.clear();
+  impl_->changed_node_slot.clear();
+  return std::exchange(impl_->changes, {});
+}
+
+const WorkflowStatus* Engine::Find(const std::string& name) const {
+  auto it = impl_->runs.find(name);
+  return it == impl_->runs.end() ? nullptr : &it->second->st;
+}
+
+const spec::Workflow* Engine::FindSpec(const std::string& name) const {
+  auto it = impl_->runs.find(name);
+  return it == impl_->runs.end() ? nullptr : &it->second->spec;
+}
+
+std::vector<std::string> Engine::Names() const { return impl_->run_order; }
+
+std::vector<std::string> Engine::ChildrenOf(const std::string& name) const {
+  auto it = impl_->runs.find(name);
+  return it == impl_->runs.end() ? std::vector<std::string>{} : it->second->children;
+}
+
+bool Engine::IsFinished(const std::string& name) const {
+  auto it = impl_->runs.find(name);
+  return it != impl_->runs.end() && it->second->finished;
+}
+
+}  // namespace hubspoke::engine

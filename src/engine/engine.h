@@ -1,0 +1,92 @@
+// The workflow state machine: Argo semantics for steps, DAGs, loops, conditions, retries,
+// parallelism, exit handlers and child workflows created by resource templates.
+//
+// The engine is pure and incremental: it is driven by events (Submit, TaskStarted, TaskFinished,
+// TimerFired, and commands) and answers with effects (tasks to dispatch, attempts to cancel,
+// timers to set, workflows that finished) plus the set of nodes it changed, which the owner
+// persists in one transaction before it dispatches anything. An event touches the node it is
+// about, its parents whose state changes, and the siblings it makes ready; it never re-walks a
+// workflow. It touches no sockets, files, threads or wall clock (time comes from the Clock).
+//
+// Thread-safety: none. One thread owns an Engine; other threads post events to that thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "engine/types.h"
+#include "spec/catalog.h"
+#include "spec/model.h"
+
+namespace hubspoke::engine {
+
+struct EngineOptions {
+  uint64_t seed = 1;  // generateName suffixes and workflow uids
+  std::string default_namespace = "default";
+};
+
+struct TimerRequest {
+  Micros at = 0;
+  std::string key;  // handed back to TimerFired
+};
+
+struct Effects {
+  std::vector<Task> dispatch;         // hand to spokes once the changes are persisted
+  std::vector<std::string> cancel;    // attempt ids to kill
+  std::vector<TimerRequest> timers;   // call TimerFired(key) at `at`
+  std::vector<std::string> finished;  // workflows that reached their final phase
+  bool empty() const {
+    return dispatch.empty() && cancel.empty() && timers.empty() && finished.empty();
+  }
+};
+
+// Nodes and workflows changed since the last TakeChanges(), for persistence.
+struct Changes {
+  std::vector<std::string> workflows;                           // status (not nodes) changed
+  std::vector<std::pair<std::string, std::vector<int>>> nodes;  // workflow -> node indexes
+  bool empty() const { return workflows.empty() && nodes.empty(); }
+};
+
+class Engine {
+ public:
+  // `catalog` resolves the workflowTemplateRef of child workflows; it must outlive the engine.
+  Engine(const Clock& clock, const spec::Catalog& catalog, EngineOptions options = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Starts a self-contained workflow (spec::Resolve'd). Returns its name (generateName honored).
+  Result<std::string> Submit(spec::Workflow workflow);
+
+  void TaskStarted(const std::string& attempt_id, const std::string& spoke, Micros at);
+  // Results of unknown or already finished attempts are ignored (results are resent until acked).
+  void TaskFinished(const TaskResult& result);
+  void TimerFired(const std::string& key);
+
+  // Commands, as the argo CLI names them. Stop lets exit handlers run; terminate does not.
+  Status Stop(const std::string& workflow, const std::string& message);
+  Status Terminate(const std::string& workflow, const std::string& message);
+  // Resumes suspended nodes; a suspend template's outputs may be supplied (name=value).
+  Status Resume(const std::string& workflow, const std::vector<Param>& outputs);
+
+  Effects TakeEffects();
+  Changes TakeChanges();
+
+  const WorkflowStatus* Find(const std::string& name) const;
+  const spec::Workflow* FindSpec(const std::string& name) const;
+  // Names of every workflow, in submission order.
+  std::vector<std::string> Names() const;
+  // Workflows created by `name`'s resource nodes, in creation order.
+  std::vector<std::string> ChildrenOf(const std::string& name) const;
+  bool IsFinished(const std::string& name) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hubspoke::engine

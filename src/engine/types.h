@@ -1,0 +1,113 @@
+// The engine's public vocabulary: node and workflow status (shaped like Argo's NodeStatus and
+// WorkflowStatus), the self-contained Task a spoke runs, and the TaskResult it reports.
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace hubspoke::engine {
+
+enum class Phase : uint8_t { kPending, kRunning, kSucceeded, kFailed, kError, kSkipped, kOmitted };
+enum class NodeType : uint8_t {
+  kPod,
+  kSteps,
+  kStepGroup,
+  kDag,
+  kTaskGroup,
+  kRetry,
+  kSkipped,
+  kSuspend
+};
+
+std::string_view PhaseName(Phase phase);       // "Succeeded", ...
+std::string_view NodeTypeName(NodeType type);  // "Pod", "StepGroup", ...
+std::optional<Phase> ParsePhase(std::string_view name);
+std::optional<NodeType> ParseNodeType(std::string_view name);
+// Completed: Succeeded, Failed, Error, Skipped, Omitted.
+bool IsCompleted(Phase phase);
+bool IsFailedOrError(Phase phase);
+
+struct Param {
+  std::string name;
+  std::string value;
+};
+
+struct Node {
+  std::string id;
+  std::string name;          // "wf[0].process-repo(3:repo-3)"
+  std::string display_name;  // "process-repo(3:repo-3)"
+  NodeType type = NodeType::kPod;
+  std::string template_name;
+  Phase phase = Phase::kPending;
+  std::string boundary_id;
+  std::vector<std::string> children;  // node ids
+  Micros started_at = 0;
+  Micros finished_at = 0;
+  std::string message;
+  std::vector<Param> inputs;
+  std::optional<std::string> result;  // outputs.result
+  std::optional<int> exit_code;       // outputs.exitCode
+  std::vector<Param> outputs;         // outputs.parameters
+  std::string host_node_name;         // the spoke that ran it ("hub" for resource nodes)
+  // Fan-out bookkeeping for summaries: the looped step/task this node is an item of, and its index.
+  std::string fanout;
+  int item_index = -1;
+  std::string child_workflow;  // resource nodes: the workflow they created
+  int retries = 0;             // attempts before this one (Retry children)
+};
+
+// One task for a spoke: everything it needs, nothing about workflows.
+struct Task {
+  std::string attempt_id;  // unique across the hub; results are deduplicated by it
+  std::string workflow;
+  std::string node_id;
+  std::string image;
+  std::vector<std::string> command;  // may be empty: the spoke maps `image` to a command
+  std::vector<std::string> args;
+  std::string script_source;  // script templates
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string working_dir;
+  int64_t timeout_ms = 0;
+  std::vector<std::string> output_files;             // paths read after exit (output parameters)
+  std::vector<std::string> private_dirs;             // emptyDir volume mount paths
+  std::map<std::string, std::string> node_selector;  // spoke labels required
+};
+
+struct TaskResult {
+  std::string attempt_id;
+  std::string spoke;
+  bool started = true;  // false: could not start (command not found...): node Error
+  int exit_code = -1;
+  std::string stdout_text;  // outputs.result
+  std::string message;
+  std::map<std::string, std::string> files;  // output_files that existed
+  bool timed_out = false;
+  Micros started_at = 0;
+  Micros finished_at = 0;
+};
+
+// A workflow as clients see it (Argo's Workflow minus the spec, which stays in spec::Workflow).
+struct WorkflowStatus {
+  std::string name;
+  std::string namespace_;
+  std::map<std::string, std::string> labels;
+  std::string parent;       // the workflow that created this one, or ""
+  std::string parent_node;  // its resource node id
+  Phase phase = Phase::kPending;
+  Micros created_at = 0;
+  Micros started_at = 0;
+  Micros finished_at = 0;
+  std::string message;
+  std::vector<Param> outputs;     // status.outputs.parameters (globalName outputs)
+  std::vector<Param> parameters;  // effective spec.arguments.parameters
+  std::vector<Node> nodes;        // in creation order; nodes[0] is the root
+};
+
+}  // namespace hubspoke::engine

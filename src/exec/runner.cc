@@ -1,0 +1,574 @@
+#include "exec/runner.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+
+#include "exec/spawn.h"
+
+namespace hubspoke::exec {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kStdoutTail = 256 * 1024;
+constexpr size_t kMaxOutputFile = 1024 * 1024;
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr const char* kInheritedEnv[] = {"PATH", "HOME", "LANG", "TERM"};
+constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
+
+int64_t NowMicros(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+bool IsUnder(const std::string& path, const std::string& dir) {
+  return path.size() >= dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+         (path.size() == dir.size() || path[dir.size()] == '/' || dir == "/");
+}
+
+std::string JoinPath(const std::string& dir, const std::string& rest) {
+  if (rest.empty()) return dir;
+  return dir.back() == '/' ? dir + rest : dir + "/" + rest;
+}
+
+// Searches `path_var` for an executable regular file called `name`; empty when none.
+std::string SearchPath(const std::string& name, const std::string& path_var) {
+  size_t begin = 0;
+  while (begin <= path_var.size()) {
+    size_t end = path_var.find(':', begin);
+    if (end == std::string::npos) end = path_var.size();
+    std::string dir = path_var.substr(begin, end - begin);
+    std::string candidate = JoinPath(dir.empty() ? "." : dir, name);
+    struct stat st;
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0) {
+      return candidate;
+    }
+    begin = end + 1;
+  }
+  return {};
+}
+
+std::string NotFoundMessage(const ExecSpec& spec, const std::string& command) {
+  std::string message;
+  if (!spec.image.empty()) message = "image \"" + spec.image + "\": ";
+  message += "command \"" + command +
+             "\" not found on this spoke (map the image to a host command with --image-map "
+             "IMAGE=COMMAND)";
+  return message;
+}
+
+std::string DurationText(int64_t ms) {
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+std::string ErrnoText(int error) { return strerrordesc_np(error) ? strerrordesc_np(error) : "?"; }
+
+void WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+bool WriteFile(const std::string& path, const std::string& content, mode_t mode) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return false;
+  WriteAll(fd, content.data(), content.size());
+  bool ok = fchmod(fd, mode) == 0;
+  return close(fd) == 0 && ok;
+}
+
+// Reads a regular file up to `limit` bytes; false when it is missing or not a regular file.
+bool ReadFileTo(const std::string& path, size_t limit, std::string* out) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return false;
+  }
+  out->clear();
+  char buf[kReadChunk];
+  while (out->size() < limit) {
+    ssize_t n = read(fd, buf, std::min(sizeof(buf), limit - out->size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out->append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return true;
+}
+
+// Owns a file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int get() const { return fd_; }
+  void Reset(int fd) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Where the task's view of the file system differs from the host's: its /tmp and private dirs.
+struct PathMap {
+  std::string attempt_dir;  // visible at the same path inside the task
+  std::string tmp_dir;      // host directory behind the task's /tmp; empty: /tmp is shared
+  std::vector<std::pair<std::string, std::string>> private_dirs;  // task path -> host directory
+
+  // The host path of `path` as the task sees it (absolute).
+  std::string ToHost(const std::string& path) const {
+    if (IsUnder(path, attempt_dir)) return path;
+    for (const auto& [task_path, host_dir] : private_dirs) {
+      if (IsUnder(path, task_path)) return host_dir + path.substr(task_path.size());
+    }
+    if (!tmp_dir.empty() && IsUnder(path, "/tmp")) return tmp_dir + path.substr(4);
+    return path;
+  }
+};
+
+// What the attempts of one runner share.
+struct RunnerState {
+  RunnerOptions options;
+  std::vector<std::pair<std::string, std::string>> inherited_env;
+  Fd dev_null;
+  std::mutex mu;
+  std::unordered_map<std::string, int> running;  // attempt id -> its cancel eventfd; guarded by mu
+
+  // False when the attempt is already running.
+  bool Register(const std::string& attempt_id, int event_fd);
+  void Unregister(const std::string& attempt_id);
+  void Cancel(const std::string& attempt_id);
+};
+
+// The state of one attempt while it runs; cleans up its directory when done.
+class Attempt {
+ public:
+  Attempt(RunnerState* runner, const ExecSpec& spec) : runner_(runner), spec_(spec) {}
+  ~Attempt();
+
+  ExecResult Run();
+
+ private:
+  // Prepares directories, argv, env and the spawn request; false (with result_.message) when
+  // the task cannot start.
+  bool Prepare();
+  bool PrepareCommand();
+  bool PrepareFileSystem();
+  std::vector<std::string> BuildEnv() const;
+  // Waits for the leader to exit while draining stdout and acting on the timeout and cancel.
+  void Supervise(const Spawned& child);
+  void StartStopping(pid_t pgid, int64_t now_us);
+  // Reads what is available on the stdout pipe; false at end of file.
+  bool ReadStdout();
+  void DrainStdout();
+  void Reap(const Spawned& child);
+  void ReadOutputFiles();
+  ExecResult NotStarted(std::string message);
+
+  RunnerState* runner_;
+  const ExecSpec& spec_;
+  ExecResult result_;
+  std::string attempt_dir_;
+  bool created_dir_ = false;
+  bool registered_ = false;
+  bool private_mounts_ = false;
+  PathMap paths_;
+  SpawnRequest request_;
+  Fd log_fd_;
+  Fd stdout_read_;
+  Fd event_fd_;
+  int64_t kill_at_us_ = -1;  // monotonic; SIGKILL the group then
+  bool stopping_ = false;
+  int term_signal_ = 0;  // the signal that ended the leader, if one did
+};
+
+Attempt::~Attempt() {
+  if (registered_) runner_->Unregister(spec_.attempt_id);
+  if (created_dir_ && !runner_->options.keep_attempt_dirs) {
+    // Most tasks leave nothing behind: two rmdirs are much cheaper than a directory walk.
+    if (spec_.private_tmp) rmdir((attempt_dir_ + "/tmp").c_str());
+    if (rmdir(attempt_dir_.c_str()) != 0) {
+      std::error_code ec;
+      fs::remove_all(attempt_dir_, ec);
+    }
+  }
+}
+
+ExecResult Attempt::NotStarted(std::string message) {
+  result_.started = false;
+  result_.message = std::move(message);
+  result_.finished_us = NowMicros(CLOCK_REALTIME);
+  return std::move(result_);
+}
+
+ExecResult Attempt::Run() {
+  result_.started_us = NowMicros(CLOCK_REALTIME);
+  // Registered first: a Cancel() that arrives while preparing stops the task as soon as it runs.
+  event_fd_.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (event_fd_.get() < 0) return NotStarted("eventfd: " + ErrnoText(errno));
+  if (!runner_->Register(spec_.attempt_id, event_fd_.get())) {
+    return NotStarted("attempt " + spec_.attempt_id + " is already running");
+  }
+  registered_ = true;
+  if (!Prepare()) return NotStarted(std::move(result_.message));
+
+  Fd stdout_write;
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return NotStarted("pipe: " + ErrnoText(errno));
+  stdout_read_.Reset(pipe_fds[0]);
+  stdout_write.Reset(pipe_fds[1]);
+  fcntl(stdout_read_.get(), F_SETFL, O_NONBLOCK);
+
+  request_.stdin_fd = runner_->dev_null.get();
+  request_.stdout_fd = stdout_write.get();
+  request_.stderr_fd = log_fd_.get() >= 0 ? log_fd_.get() : runner_->dev_null.get();
+  result_.started_us = NowMicros(CLOCK_REALTIME);
+  Spawned child = Spawn(request_);
+  stdout_write.Reset(-1);
+  if (child.pid < 0) {
+    if (child.step == "exec" && (child.error == ENOENT || child.error == ENOTDIR)) {
+      return NotStarted(NotFoundMessage(spec_, spec_.argv[0]));
+    }
+    if (child.step == "exec") {
+      return NotStarted("cannot run \"" + request_.path + "\": " + ErrnoText(child.error));
+    }
+    return NotStarted("cannot start the task (" + child.step + "): " + ErrnoText(child.error));
+  }
+  result_.started = true;
+  Supervise(child);
+  Reap(child);
+  DrainStdout();
+  close(child.pidfd);
+  result_.finished_us = NowMicros(CLOCK_REALTIME);
+
+  if (result_.stdout_text.size() > kStdoutTail) {
+    result_.stdout_text.erase(0, result_.stdout_text.size() - kStdoutTail);
+  }
+  if (!result_.stdout_text.empty() && result_.stdout_text.back() == '\n') {
+    result_.stdout_text.pop_back();
+  }
+  if (result_.timed_out) {
+    result_.message = "timeout after " + DurationText(spec_.timeout_ms);
+  } else if (result_.cancelled) {
+    result_.message = "cancelled";
+  } else if (term_signal_ != 0) {
+    const char* name = sigabbrev_np(term_signal_);
+    result_.message = "Error (exit code " + std::to_string(result_.exit_code) + ": SIG" +
+                      (name ? name : "?") + ")";
+  } else if (result_.exit_code != 0) {
+    result_.message = "Error (exit code " + std::to_string(result_.exit_code) + ")";
+  }
+  ReadOutputFiles();
+  return std::move(result_);
+}
+
+bool Attempt::Prepare() {
+  const std::string& id = spec_.attempt_id;
+  if (id.empty() || id == "." || id == ".." || id.find('/') != std::string::npos) {
+    result_.message = "bad attempt id \"" + id + "\"";
+    return false;
+  }
+  if (spec_.argv.empty() || spec_.argv[0].empty()) {
+    result_.message = "no command to run";
+    return false;
+  }
+  attempt_dir_ = JoinPath(runner_->options.work_root, id);
+  if (mkdir(attempt_dir_.c_str(), 0755) != 0) {
+    if (errno != EEXIST) {
+      result_.message = "cannot create " + attempt_dir_ + ": " + ErrnoText(errno);
+      return false;
+    }
+    // Left over from an earlier run (a running attempt with this id was refused already).
+    std::error_code ec;
+    fs::remove_all(attempt_dir_, ec);
+    if (mkdir(attempt_dir_.c_str(), 0755) != 0) {
+      result_.message = "cannot create " + attempt_dir_ + ": " + ErrnoText(errno);
+      return false;
+    }
+  }
+  created_dir_ = true;
+  if (!spec_.log_path.empty()) {
+    log_fd_.Reset(open(spec_.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (log_fd_.get() < 0) {
+      result_.message = "cannot open log " + spec_.log_path + ": " + ErrnoText(errno);
+      return false;
+    }
+  }
+  return PrepareFileSystem() && PrepareCommand();
+}
+
+bool Attempt::PrepareFileSystem() {
+  private_mounts_ = (spec_.private_tmp || !spec_.private_dirs.empty()) && PrivateMountsSupported();
+  paths_.attempt_dir = attempt_dir_;
+  request_.new_mount_namespace = private_mounts_;
+  if (spec_.private_tmp) {
+    std::string tmp = attempt_dir_ + "/tmp";
+    if (mkdir(tmp.c_str(), 01777) != 0) {
+      result_.message = "cannot create " + tmp + ": " + ErrnoText(errno);
+      return false;
+    }
+    if (private_mounts_) {
+      paths_.tmp_dir = tmp;
+      if (IsUnder(attempt_dir_, "/tmp")) {
+        // The attempt directory itself would be hidden under the new /tmp: show it there at the
+        // same path, so the working directory, the script and the bind sources stay reachable.
+        std::string mirror = tmp + attempt_dir_.substr(4);
+        std::error_code ec;
+        fs::create_directories(mirror, ec);
+        request_.mounts.push_back(BindMount{attempt_dir_, mirror, false});
+      }
+      request_.mounts.push_back(BindMount{tmp, "/tmp", true});
+    }
+  }
+  for (size_t i = 0; i < spec_.private_dirs.size(); ++i) {
+    const std::string& target = spec_.private_dirs[i];
+    std::error_code ec;
+    if (!private_mounts_) {
+      // No namespace: the task shares the host directory.
+      fs::create_directories(target, ec);
+      continue;
+    }
+    if (!paths_.tmp_dir.empty() && IsUnder(target, "/tmp")) {
+      // Inside the private /tmp already: a plain directory there is private.
+      fs::create_directories(paths_.ToHost(target), ec);
+      continue;
+    }
+    std::string host_dir = attempt_dir_ + "/dirs/" + std::to_string(i);
+    fs::create_directories(host_dir, ec);
+    if (!fs::is_directory(target, ec)) fs::create_directories(target, ec);
+    if (ec) {
+      result_.message = "cannot create mount point " + target + ": " + ec.message();
+      return false;
+    }
+    paths_.private_dirs.emplace_back(target, host_dir);
+    request_.mounts.push_back(BindMount{host_dir, target, false});
+  }
+  request_.working_dir = spec_.working_dir.empty() ? attempt_dir_ : spec_.working_dir;
+  std::error_code ec;
+  std::string host_working_dir = paths_.ToHost(request_.working_dir);
+  if (!fs::is_directory(host_working_dir, ec)) fs::create_directories(host_working_dir, ec);
+  return true;
+}
+
+std::vector<std::string> Attempt::BuildEnv() const {
+  std::vector<std::pair<std::string, std::string>> vars = runner_->inherited_env;
+  auto set = [&vars](const std::string& key, const std::string& value) {
+    for (auto& [k, v] : vars) {
+      if (k == key) {
+        v = value;
+        return;
+      }
+    }
+    vars.emplace_back(key, value);
+  };
+  if (spec_.private_tmp && !private_mounts_) set("TMPDIR", attempt_dir_ + "/tmp");
+  for (const auto& [key, value] : spec_.env) set(key, value);
+  std::vector<std::string> env;
+  env.reserve(vars.size());
+  for (const auto& [key, value] : vars) env.push_back(key + "=" + value);
+  return env;
+}
+
+bool Attempt::PrepareCommand() {
+  request_.argv = spec_.argv;
+  request_.env = BuildEnv();
+  const std::string& command = spec_.argv[0];
+  if (command.find('/') != std::string::npos) {
+    request_.path = command;
+  } else {
+    std::string path_var = kDefaultPath;
+    for (const std::string& entry : request_.env) {
+      if (entry.compare(0, 5, "PATH=") == 0) path_var = entry.substr(5);
+    }
+    request_.path = SearchPath(command, path_var);
+    if (request_.path.empty()) {
+      result_.message = NotFoundMessage(spec_, command);
+      return false;
+    }
+  }
+  if (!spec_.script_source.empty()) {
+    std::string script = attempt_dir_ + "/script";
+    if (!WriteFile(script, spec_.script_source, 0755)) {
+      result_.message = "cannot write " + script + ": " + ErrnoText(errno);
+      return false;
+    }
+    request_.argv.push_back(script);
+  }
+  return true;
+}
+
+bool Attempt::ReadStdout() {
+  std::string& out = result_.stdout_text;
+  char buf[kReadChunk];  // on the stack: a heap buffer per task would be faulted in every time
+  for (;;) {
+    ssize_t n = read(stdout_read_.get(), buf, sizeof(buf));
+    if (n > 0) {
+      if (log_fd_.get() >= 0) WriteAll(log_fd_.get(), buf, static_cast<size_t>(n));
+      out.append(buf, static_cast<size_t>(n));
+      // Keep the tail; trimming only past twice the limit keeps the copying amortized.
+      if (out.size() > 2 * kStdoutTail) out.erase(0, out.size() - kStdoutTail);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return n != 0;  // EAGAIN: drained for now; 0: end of file
+  }
+}
+
+void Attempt::DrainStdout() {
+  if (stdout_read_.get() >= 0) ReadStdout();
+}
+
+void Attempt::StartStopping(pid_t pgid, int64_t now_us) {
+  stopping_ = true;
+  kill(-pgid, SIGTERM);
+  kill_at_us_ = now_us + runner_->options.kill_grace_ms * 1000;
+}
+
+void Attempt::Supervise(const Spawned& child) {
+  const int64_t deadline_us =
+      spec_.timeout_ms > 0 ? NowMicros(CLOCK_MONOTONIC) + spec_.timeout_ms * 1000 : -1;
+  pollfd fds[3] = {
+      {child.pidfd, POLLIN, 0}, {stdout_read_.get(), POLLIN, 0}, {event_fd_.get(), POLLIN, 0}};
+  for (;;) {
+    int64_t now_us = NowMicros(CLOCK_MONOTONIC);
+    if (!stopping_ && deadline_us >= 0 && now_us >= deadline_us) {
+      result_.timed_out = true;
+      StartStopping(child.pid, now_us);
+    }
+    if (stopping_ && kill_at_us_ >= 0 && now_us >= kill_at_us_) {
+      kill(-child.pid, SIGKILL);
+      kill_at_us_ = -1;
+    }
+    int64_t wake_us = stopping_ ? kill_at_us_ : deadline_us;
+    int timeout_ms = wake_us < 0 ? -1 : static_cast<int>((wake_us - now_us + 999) / 1000);
+    int n = poll(fds, 3, timeout_ms);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;  // cannot wait: Reap() still collects the exit
+    }
+    if (fds[0].revents != 0) break;  // the leader exited
+    if (fds[1].revents != 0 && !ReadStdout()) fds[1].fd = -1;
+    if (fds[2].revents != 0) {
+      uint64_t value;
+      if (read(event_fd_.get(), &value, sizeof(value)) < 0) value = 0;
+      fds[2].fd = -1;
+      if (!stopping_) {
+        result_.cancelled = true;
+        StartStopping(child.pid, NowMicros(CLOCK_MONOTONIC));
+      }
+    }
+  }
+}
+
+void Attempt::Reap(const Spawned& child) {
+  // The leader is a zombie until reaped, so its process group id cannot be reused yet: kill what
+  // is left of the group (background children) before reaping. Cancel() only signals the eventfd,
+  // so unregistering first keeps it away from a reaped id.
+  kill(-child.pid, SIGKILL);
+  runner_->Unregister(spec_.attempt_id);
+  registered_ = false;
+  int status = 0;
+  pid_t r;
+  do {
+    r = waitpid(child.pid, &status, 0);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    result_.exit_code = -1;  // reaped elsewhere (SIGCHLD ignored?): the status is lost
+  } else if (WIFEXITED(status)) {
+    result_.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    term_signal_ = WTERMSIG(status);
+    result_.exit_code = 128 + term_signal_;
+  }
+}
+
+void Attempt::ReadOutputFiles() {
+  const std::string& cwd = request_.working_dir;
+  for (const std::string& path : spec_.output_files) {
+    std::string task_path = path.empty() || path[0] == '/' ? path : JoinPath(cwd, path);
+    std::string content;
+    if (ReadFileTo(paths_.ToHost(fs::path(task_path).lexically_normal().string()), kMaxOutputFile,
+                   &content)) {
+      result_.files[path] = std::move(content);
+    }
+  }
+}
+
+bool RunnerState::Register(const std::string& attempt_id, int event_fd) {
+  std::lock_guard<std::mutex> lock(mu);
+  return running.emplace(attempt_id, event_fd).second;
+}
+
+void RunnerState::Unregister(const std::string& attempt_id) {
+  std::lock_guard<std::mutex> lock(mu);
+  running.erase(attempt_id);
+}
+
+void RunnerState::Cancel(const std::string& attempt_id) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = running.find(attempt_id);
+  if (it == running.end()) return;
+  uint64_t one = 1;
+  // Fails only when the counter would overflow, which a few cancels cannot do.
+  [[maybe_unused]] ssize_t n = write(it->second, &one, sizeof(one));
+}
+
+}  // namespace
+
+struct ProcessRunner::Impl {
+  RunnerState state;
+};
+
+ProcessRunner::ProcessRunner(RunnerOptions options) : impl_(std::make_shared<Impl>()) {
+  std::error_code ec;
+  fs::create_directories(options.work_root, ec);
+  fs::path root = fs::weakly_canonical(fs::absolute(options.work_root, ec), ec);
+  if (!ec) options.work_root = root.string();
+  RunnerState& state = impl_->state;
+  state.options = std::move(options);
+  for (const char* name : kInheritedEnv) {
+    if (const char* value = getenv(name)) state.inherited_env.emplace_back(name, value);
+  }
+  state.dev_null.Reset(open("/dev/null", O_RDWR | O_CLOEXEC));
+}
+
+ExecResult ProcessRunner::Run(const ExecSpec& spec) {
+  Attempt attempt(&impl_->state, spec);
+  return attempt.Run();
+}
+
+void ProcessRunner::Cancel(const std::string& attempt_id) { impl_->state.Cancel(attempt_id); }
+
+bool ProcessRunner::PrivateTmpSupported() { return PrivateMountsSupported(); }
+
+}  // namespace hubspoke::exec

@@ -1,0 +1,68 @@
+// Running one task as an OS process on this host: argv or script, environment, working directory,
+// a private /tmp per attempt where the kernel allows it (a new mount namespace with a bind mount),
+// a timeout, and killing the whole process group on timeout or cancel. Captures stdout as the
+// result (last 256 KiB, one trailing newline removed), stderr+stdout to a log file, and reads
+// output files after exit.
+// Thread-safety: a ProcessRunner may run many tasks at once from different threads; Cancel() may
+// be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace hubspoke::exec {
+
+struct ExecSpec {
+  std::string attempt_id;         // unique; names the attempt directory
+  std::vector<std::string> argv;  // argv[0] resolved through PATH when it has no '/'
+  std::string script_source;      // when set: written to a file whose path is appended to argv
+  std::vector<std::pair<std::string, std::string>> env;  // added to a minimal inherited env
+  std::string working_dir;                               // absolute; default: the attempt directory
+  std::string image;                      // for error messages ("image X: command Y not found")
+  int64_t timeout_ms = 0;                 // 0 = none
+  bool private_tmp = true;                // /tmp is the attempt's own directory
+  std::vector<std::string> output_files;  // paths (as the task sees them) to read after exit
+  std::vector<std::string>
+      private_dirs;      // extra absolute paths given a private empty dir (emptyDir)
+  std::string log_path;  // stdout+stderr appended here when set
+};
+
+struct ExecResult {
+  int exit_code = -1;       // the process's exit code; 128+signal when killed by a signal
+  std::string stdout_text;  // last 256 KiB, one trailing newline removed
+  std::string message;      // empty on exit 0; else why ("exit code 3", "timeout after 5s", ...)
+  bool started = false;  // false: could not start (command not found, ...): an Error, not a Failure
+  bool timed_out = false;
+  bool cancelled = false;
+  std::map<std::string, std::string> files;  // output_files that existed after exit, by path
+  int64_t started_us = 0;                    // wall-clock microseconds
+  int64_t finished_us = 0;
+};
+
+struct RunnerOptions {
+  std::string work_root;  // attempt directories are created below it and removed afterwards
+  bool keep_attempt_dirs = false;
+  int64_t kill_grace_ms = 2000;  // after SIGTERM (timeout, cancel), SIGKILL the group this late
+};
+
+class ProcessRunner {
+ public:
+  explicit ProcessRunner(RunnerOptions options);
+  // Runs to completion (blocking the calling thread) and returns what happened.
+  ExecResult Run(const ExecSpec& spec);
+  // Kills the process group of a running attempt; Run() then returns with cancelled = true.
+  void Cancel(const std::string& attempt_id);
+  // Whether private /tmp works here (probed once).
+  static bool PrivateTmpSupported();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace hubspoke::exec

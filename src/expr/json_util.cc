@@ -1,0 +1,192 @@
+#include "expr/json_util.h"
+
+#include <regex.h>
+
+#include <cctype>
+#include <limits>
+
+namespace hubspoke::expr::internal {
+namespace {
+
+// Nesting depth of JSON text, ignoring brackets inside strings.
+int JsonDepth(std::string_view text) {
+  int depth = 0;
+  int max_depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      max_depth = std::max(max_depth, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
+// POSIX ERE has no \d; RE2 users write it often. Rewrites \d and \D outside bracket expressions.
+std::string TranslatePattern(const std::string& pattern) {
+  std::string out;
+  bool in_bracket = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (!in_bracket && c == '\\' && i + 1 < pattern.size()) {
+      char n = pattern[++i];
+      if (n == 'd') {
+        out += "[0-9]";
+      } else if (n == 'D') {
+        out += "[^0-9]";
+      } else {
+        out += c;
+        out += n;
+      }
+      continue;
+    }
+    if (!in_bracket && c == '[') {
+      in_bracket = true;
+      out += c;
+      // A ']' right after '[' or '[^' is a literal member.
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') out += pattern[++i];
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') out += pattern[++i];
+      continue;
+    }
+    if (in_bracket && c == ']') in_bracket = false;
+    out += c;
+  }
+  return out;
+}
+
+// Product of the bounds of every `{n,m}` repetition: bounded repetitions multiply the size of
+// the compiled automaton, so a few nested ones can exhaust memory.
+double RepetitionWeight(const std::string& pattern) {
+  double weight = 1;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '{') continue;
+    double bound = 0;
+    size_t j = i + 1;
+    for (; j < pattern.size() &&
+           (std::isdigit(static_cast<unsigned char>(pattern[j])) || pattern[j] == ',');
+         ++j) {
+      if (pattern[j] == ',') {
+        bound = 0;
+      } else {
+        bound = bound * 10 + (pattern[j] - '0');
+      }
+    }
+    if (j < pattern.size() && pattern[j] == '}') weight *= std::max(bound, 1.0);
+  }
+  return weight;
+}
+
+}  // namespace
+
+std::optional<Json> ParseJson(std::string_view text) {
+  if (JsonDepth(text) > kMaxJsonDepth) return std::nullopt;
+  Json value = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return std::nullopt;
+  return value;
+}
+
+std::string Dump(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string Text(const Json& value) {
+  if (value.is_string()) return value.get_ref<const std::string&>();
+  return Dump(value);
+}
+
+std::string TypeName(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned:
+      return "int";
+    case Json::value_t::number_float:
+      return "float";
+    case Json::value_t::boolean:
+      return "bool";
+    case Json::value_t::array:
+      return "array";
+    case Json::value_t::object:
+      return "map";
+    default:
+      return "nil";
+  }
+}
+
+std::optional<int64_t> Int64Of(const Json& value) {
+  if (value.is_number_unsigned()) {
+    auto u = value.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(u);
+  }
+  if (value.is_number_integer()) return value.get<int64_t>();
+  return std::nullopt;
+}
+
+std::string Excerpt(std::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  return std::string(text.substr(0, max)) + "...";
+}
+
+std::string DescribeError(std::string_view what, std::string_view source, std::string_view message,
+                          size_t pos) {
+  std::string out(what);
+  out += " '";
+  out += Excerpt(source, 200);
+  out += "': ";
+  out += message;
+  out += " at column " + std::to_string(pos + 1);
+  return out;
+}
+
+size_t CodePointCount(std::string_view text) {
+  size_t count = 0;
+  for (unsigned char c : text) {
+    if ((c & 0xC0) != 0x80) ++count;
+  }
+  return count;
+}
+
+std::optional<bool> RegexSearch(const std::string& subject, const std::string& pattern,
+                                std::string* error) {
+  constexpr size_t kMaxPattern = 4096;
+  if (pattern.size() > kMaxPattern) {
+    *error = "regular expression longer than " + std::to_string(kMaxPattern) + " bytes";
+    return std::nullopt;
+  }
+  if (RepetitionWeight(pattern) > 1000) {
+    *error = "regular expression repetition counts too large";
+    return std::nullopt;
+  }
+  std::string translated = TranslatePattern(pattern);
+  int flags = REG_EXTENDED | REG_NOSUB;
+  if (translated.rfind("(?i)", 0) == 0) {
+    translated.erase(0, 4);
+    flags |= REG_ICASE;
+  }
+  regex_t regex;
+  int rc = regcomp(&regex, translated.c_str(), flags);
+  if (rc != 0) {
+    char buf[256];
+    regerror(rc, &regex, buf, sizeof buf);
+    *error = "invalid regular expression '" + Excerpt(pattern) + "': " + buf;
+    return std::nullopt;
+  }
+  // regexec stops at NUL; a subject with NUL bytes is matched up to the first one.
+  bool matched = regexec(&regex, subject.c_str(), 0, nullptr, 0) == 0;
+  regfree(&regex);
+  return matched;
+}
+
+}  // namespace hubspoke::expr::internal

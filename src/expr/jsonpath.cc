@@ -1,0 +1,521 @@
+#include "expr/jsonpath.h"
+
+#include <cctype>
+#include <string>
+
+#include "expr/expr.h"
+
+namespace hubspoke::expr {
+namespace internal {
+namespace {
+
+bool IsNameChar(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u >= 0x80 || std::isalnum(u) || c == '_' || c == '-' || c == '/';
+}
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Index of the bracket closing the one at `open` (quotes respected), or npos.
+size_t MatchingClose(std::string_view s, size_t open, char open_c, char close_c) {
+  int depth = 0;
+  char quote = 0;
+  for (size_t i = open; i < s.size(); ++i) {
+    char c = s[i];
+    if (quote) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == quote) {
+        quote = 0;
+      }
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == open_c) {
+      ++depth;
+    } else if (c == close_c && --depth == 0) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Reads a '...' or "..." literal starting at s[*pos]; backslash escapes the next character.
+std::optional<std::string> ReadQuoted(std::string_view s, size_t* pos) {
+  char quote = s[*pos];
+  std::string out;
+  for (size_t i = *pos + 1; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '\\' && i + 1 < s.size()) {
+      char n = s[++i];
+      out += n == 'n' ? '\n' : n == 't' ? '\t' : n;
+    } else if (c == quote) {
+      *pos = i + 1;
+      return out;
+    } else {
+      out += c;
+    }
+  }
+  return std::nullopt;
+}
+
+bool Compare(const Json& a, std::string_view op, const Json& b) {
+  if (op == "==") return a == b;
+  if (op == "!=") return a != b;
+  int cmp;
+  if (a.is_number() && b.is_number()) {
+    double x = a.get<double>();
+    double y = b.get<double>();
+    cmp = x < y ? -1 : x > y ? 1 : 0;
+  } else if (a.is_string() && b.is_string()) {
+    cmp = a.get_ref<const std::string&>().compare(b.get_ref<const std::string&>());
+  } else {
+    return false;
+  }
+  if (op == "<") return cmp < 0;
+  if (op == "<=") return cmp <= 0;
+  if (op == ">") return cmp > 0;
+  return cmp >= 0;
+}
+
+void CollectDescendants(const Json* node, std::vector<const Json*>* out) {
+  out->push_back(node);
+  if (node->is_structured()) {
+    for (const Json& child : *node) CollectDescendants(&child, out);
+  }
+}
+
+// Parses a path and applies each step as it is read.
+class PathWalker {
+ public:
+  PathWalker(const Json& root, std::string_view path, int nesting, bool missing_ok)
+      : root_(root), path_(path), nesting_(nesting), missing_ok_(missing_ok) {}
+
+  Result<std::vector<const Json*>> Run(const Json& current, bool* definite) {
+    if (nesting_ > kMaxNesting) return Fault("filters nested too deeply");
+    *definite = true;
+    std::vector<const Json*> nodes;
+    SkipSpaces();
+    if (Peek() == '$') {
+      nodes.push_back(&root_);
+      ++pos_;
+    } else {
+      if (Peek() == '@') ++pos_;
+      nodes.push_back(&current);
+    }
+    bool after_descent = false;
+    while (true) {
+      SkipSpaces();
+      if (pos_ >= path_.size()) break;
+      char c = path_[pos_];
+      if (c == '[') {
+        auto next = Bracket(nodes, after_descent, definite);
+        if (!next.ok()) return next.error();
+        nodes = std::move(next.value());
+        after_descent = false;
+        continue;
+      }
+      if (c != '.') return Fault(std::string("unexpected '") + c + "'");
+      ++pos_;
+      if (Peek() == '.') {
+        ++pos_;
+        std::vector<const Json*> all;
+        for (const Json* n : nodes) CollectDescendants(n, &all);
+        nodes = std::move(all);
+        *definite = false;
+        after_descent = true;
+        if (Peek() == '[') continue;
+      }
+      if (pos_ >= path_.size() || IsSpace(Peek())) break;
+      if (Peek() == '*') {
+        ++pos_;
+        nodes = Children(nodes);
+        *definite = false;
+        after_descent = false;
+        continue;
+      }
+      if (Peek() == '[') continue;
+      size_t start = pos_;
+      while (pos_ < path_.size() && IsNameChar(path_[pos_])) ++pos_;
+      if (pos_ == start) return Fault("expected a field name");
+      auto next =
+          Fields(nodes, {std::string(path_.substr(start, pos_ - start))}, after_descent, start);
+      if (!next.ok()) return next.error();
+      nodes = std::move(next.value());
+      after_descent = false;
+    }
+    return nodes;
+  }
+
+ private:
+  char Peek() const { return pos_ < path_.size() ? path_[pos_] : '\0'; }
+  void SkipSpaces() {
+    while (pos_ < path_.size() && IsSpace(path_[pos_])) ++pos_;
+  }
+  hubspoke::Error Fault(const std::string& message, std::optional<size_t> at = std::nullopt) const {
+    return InvalidArgument(DescribeError("invalid JSONPath", path_, message, at.value_or(pos_)));
+  }
+
+  static std::vector<const Json*> Children(const std::vector<const Json*>& nodes) {
+    std::vector<const Json*> out;
+    for (const Json* n : nodes) {
+      if (!n->is_structured()) continue;
+      for (const Json& child : *n) out.push_back(&child);
+    }
+    return out;
+  }
+
+  Result<std::vector<const Json*>> Fields(const std::vector<const Json*>& nodes,
+                                          const std::vector<std::string>& names, bool lenient,
+                                          size_t at) {
+    std::vector<const Json*> out;
+    for (const Json* n : nodes) {
+      if (!n->is_object()) continue;
+      for (const std::string& name : names) {
+        auto it = n->find(name);
+        if (it != n->end()) out.push_back(&*it);
+      }
+    }
+    if (out.empty() && !nodes.empty() && !lenient && !missing_ok_) {
+      return Fault("'" + names.front() + "' is not found", at);
+    }
+    return out;
+  }
+
+  std::optional<int64_t> ReadInt() {
+    size_t start = pos_;
+    if (Peek() == '-' || Peek() == '+') ++pos_;
+    size_t digits = pos_;
+    while (pos_ < path_.size() && std::isdigit(static_cast<unsigned char>(path_[pos_]))) ++pos_;
+    if (pos_ == digits || pos_ - digits > 12) {
+      pos_ = start;
+      return std::nullopt;
+    }
+    return std::stoll(std::string(path_.substr(start, pos_ - start)));
+  }
+
+  Result<std::vector<const Json*>> Bracket(const std::vector<const Json*>& nodes, bool lenient,
+                                           bool* definite) {
+    size_t open = pos_++;
+    SkipSpaces();
+    std::vector<const Json*> out;
+    if (Peek() == '*') {
+      ++pos_;
+      out = Children(nodes);
+      *definite = false;
+    } else if (Peek() == '?') {
+      ++pos_;
+      SkipSpaces();
+      if (Peek() != '(') return Fault("expected '(' after '?'");
+      size_t close = MatchingClose(path_, pos_, '(', ')');
+      if (close == std::string_view::npos) return Fault("unclosed filter");
+      auto filtered = Filter(nodes, path_.substr(pos_ + 1, close - pos_ - 1), pos_ + 1);
+      if (!filtered.ok()) return filtered.error();
+      out = std::move(filtered.value());
+      pos_ = close + 1;
+      *definite = false;
+    } else if (Peek() == '\'' || Peek() == '"') {
+      std::vector<std::string> names;
+      size_t at = pos_;
+      while (true) {
+        auto name = ReadQuoted(path_, &pos_);
+        if (!name) return Fault("unterminated string");
+        names.push_back(std::move(*name));
+        SkipSpaces();
+        if (Peek() != ',') break;
+        ++pos_;
+        SkipSpaces();
+        if (Peek() != '\'' && Peek() != '"') return Fault("expected a quoted name");
+      }
+      if (names.size() > 1) *definite = false;
+      auto fields = Fields(nodes, names, lenient, at);
+      if (!fields.ok()) return fields.error();
+      out = std::move(fields.value());
+    } else {
+      auto indexed = Indexes(nodes, lenient, definite);
+      if (!indexed.ok()) return indexed.error();
+      out = std::move(indexed.value());
+    }
+    SkipSpaces();
+    if (Peek() != ']')
+      return Fault("expected ']' to close '[' at column " + std::to_string(open + 1));
+    ++pos_;
+    return out;
+  }
+
+  // `[n]`, `[-n]`, `[n,m]`, `[a:b]`, `[a:b:step]`.
+  Result<std::vector<const Json*>> Indexes(const std::vector<const Json*>& nodes, bool lenient,
+                                           bool* definite) {
+    std::vector<const Json*> out;
+    bool first = true;
+    size_t at = pos_;
+    do {
+      if (!first) {
+        ++pos_;
+        *definite = false;
+      }
+      first = false;
+      SkipSpaces();
+      std::optional<int64_t> start = ReadInt();
+      SkipSpaces();
+      if (Peek() != ':') {
+        if (!start) return Fault("expected an index, a slice, '*', '?' or a quoted name");
+        for (const Json* n : nodes) {
+          if (!n->is_array()) continue;
+          int64_t size = static_cast<int64_t>(n->size());
+          int64_t i = *start < 0 ? *start + size : *start;
+          if (i >= 0 && i < size) out.push_back(&(*n)[static_cast<size_t>(i)]);
+        }
+        continue;
+      }
+      ++pos_;
+      *definite = false;
+      SkipSpaces();
+      std::optional<int64_t> end = ReadInt();
+      int64_t step = 1;
+      SkipSpaces();
+      if (Peek() == ':') {
+        ++pos_;
+        SkipSpaces();
+        if (auto s = ReadInt()) step = *s;
+        if (step <= 0) return Fault("slice step must be positive");
+      }
+      for (const Json* n : nodes) {
+        if (!n->is_array()) continue;
+        int64_t size = static_cast<int64_t>(n->size());
+        auto clamp = [size](int64_t i) {
+          if (i < 0) i += size;
+          return std::min(std::max<int64_t>(i, 0), size);
+        };
+        int64_t b = start ? clamp(*start) : 0;
+        int64_t e = end ? clamp(*end) : size;
+        for (int64_t i = b; i < e; i += step) out.push_back(&(*n)[static_cast<size_t>(i)]);
+      }
+      SkipSpaces();
+    } while (Peek() == ',');
+    if (out.empty() && !nodes.empty() && *definite && !lenient && !missing_ok_) {
+      return Fault("array index out of bounds", at);
+    }
+    return out;
+  }
+
+  // `@.path op literal`, `@.path op @.other`, or `@.path` (exists).
+  Result<std::vector<const Json*>> Filter(const std::vector<const Json*>& nodes,
+                                          std::string_view expr, size_t expr_pos) {
+    static constexpr std::string_view kOps[] = {"==", "!=", "<=", ">=", "<", ">"};
+    size_t op_at = std::string_view::npos;
+    std::string_view op;
+    char quote = 0;
+    for (size_t i = 0; i < expr.size() && op_at == std::string_view::npos; ++i) {
+      char c = expr[i];
+      if (quote) {
+        if (c == '\\') {
+          ++i;
+        } else if (c == quote) {
+          quote = 0;
+        }
+        continue;
+      }
+      if (c == '\'' || c == '"') {
+        quote = c;
+        continue;
+      }
+      for (std::string_view candidate : kOps) {
+        if (expr.substr(i, candidate.size()) == candidate) {
+          op_at = i;
+          op = candidate;
+          break;
+        }
+      }
+    }
+    std::string_view lhs = Trim(expr.substr(0, op_at));
+    std::optional<Json> literal;
+    std::string_view rhs_path;
+    if (op_at != std::string_view::npos) {
+      std::string_view rhs = Trim(expr.substr(op_at + op.size()));
+      if (rhs.empty()) return Fault("missing value after '" + std::string(op) + "'", expr_pos);
+      if (rhs.front() == '\'' || rhs.front() == '"') {
+        size_t p = 0;
+        auto text = ReadQuoted(rhs, &p);
+        if (!text || p != rhs.size()) return Fault("bad string in filter", expr_pos);
+        literal = Json(*text);
+      } else if (rhs.front() == '@' || rhs.front() == '$') {
+        rhs_path = rhs;
+      } else {
+        literal = ParseJson(rhs);
+        if (!literal || literal->is_structured()) {
+          return Fault("bad value '" + std::string(rhs) + "' in filter", expr_pos);
+        }
+      }
+    }
+    if (lhs.empty() || (lhs.front() != '@' && lhs.front() != '$')) {
+      return Fault("filter must start with '@'", expr_pos);
+    }
+    auto first_value = [&](std::string_view path, const Json& item) -> Result<const Json*> {
+      PathWalker walker(root_, path, nesting_ + 1, /*missing_ok=*/true);
+      bool unused;
+      auto found = walker.Run(item, &unused);
+      if (!found.ok()) return found.error();
+      return found->empty() ? nullptr : found->front();
+    };
+    std::vector<const Json*> out;
+    for (const Json* n : nodes) {
+      if (!n->is_structured()) continue;
+      for (const Json& item : *n) {
+        auto left = first_value(lhs, item);
+        if (!left.ok()) return left.error();
+        bool keep;
+        if (op_at == std::string_view::npos) {
+          keep = *left != nullptr;
+        } else if (*left == nullptr) {
+          keep = false;
+        } else if (literal) {
+          keep = Compare(**left, op, *literal);
+        } else {
+          auto right = first_value(rhs_path, item);
+          if (!right.ok()) return right.error();
+          keep = *right != nullptr && Compare(**left, op, **right);
+        }
+        if (keep) out.push_back(&item);
+      }
+    }
+    return out;
+  }
+
+  const Json& root_;
+  std::string_view path_;
+  int nesting_;
+  bool missing_ok_;
+  size_t pos_ = 0;
+};
+
+// A kubectl template: literal text, `{path}` blocks, `{range path}...{end}` loops.
+struct TemplatePart {
+  enum class Kind { kText, kPath, kRange };
+  Kind kind;
+  std::string text;
+  std::vector<TemplatePart> body;
+};
+
+Result<std::vector<TemplatePart>> ParseTemplate(std::string_view tmpl) {
+  std::vector<TemplatePart> top;
+  std::vector<std::vector<TemplatePart>*> stack = {&top};
+  auto error = [&](const std::string& message, size_t pos) {
+    return InvalidArgument(DescribeError("invalid JSONPath template", tmpl, message, pos));
+  };
+  size_t i = 0;
+  while (i < tmpl.size()) {
+    size_t open = tmpl.find('{', i);
+    if (open != i) {
+      size_t end = open == std::string_view::npos ? tmpl.size() : open;
+      stack.back()->push_back(
+          {TemplatePart::Kind::kText, std::string(tmpl.substr(i, end - i)), {}});
+      i = end;
+      continue;
+    }
+    size_t close = MatchingClose(tmpl, open, '{', '}');
+    if (close == std::string_view::npos) return error("unclosed '{'", open);
+    std::string_view content = Trim(tmpl.substr(open + 1, close - open - 1));
+    if (content.rfind("range ", 0) == 0 || content.rfind("range\t", 0) == 0) {
+      if (stack.size() > static_cast<size_t>(kMaxNesting)) {
+        return error("{range} nested too deeply", open);
+      }
+      stack.back()->push_back(
+          {TemplatePart::Kind::kRange, std::string(Trim(content.substr(6))), {}});
+      stack.push_back(&stack.back()->back().body);
+    } else if (content == "end") {
+      if (stack.size() == 1) return error("{end} without {range}", open);
+      stack.pop_back();
+    } else if (!content.empty() && (content.front() == '"' || content.front() == '\'')) {
+      size_t p = 0;
+      auto text = ReadQuoted(content, &p);
+      if (!text || p != content.size()) return error("bad string literal", open);
+      stack.back()->push_back({TemplatePart::Kind::kText, std::move(*text), {}});
+    } else {
+      stack.back()->push_back({TemplatePart::Kind::kPath, std::string(content), {}});
+    }
+    i = close + 1;
+  }
+  if (stack.size() > 1) return error("{range} without {end}", tmpl.size());
+  return top;
+}
+
+Status Render(const std::vector<TemplatePart>& parts, const Json& root, const Json& current,
+              std::string* out) {
+  for (const TemplatePart& part : parts) {
+    if (part.kind == TemplatePart::Kind::kText) {
+      *out += part.text;
+      continue;
+    }
+    bool definite;
+    auto nodes = SelectPath(root, current, part.text, &definite);
+    if (!nodes.ok()) return nodes.error();
+    if (part.kind == TemplatePart::Kind::kPath) {
+      for (size_t k = 0; k < nodes->size(); ++k) {
+        if (k > 0) *out += ' ';
+        *out += Text(*(*nodes)[k]);
+      }
+      continue;
+    }
+    for (const Json* node : *nodes) {
+      if (node->is_array()) {
+        for (const Json& item : *node) {
+          if (Status s = Render(part.body, root, item, out); !s.ok()) return s;
+        }
+      } else if (Status s = Render(part.body, root, *node, out); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<const Json*>> SelectPath(const Json& root, const Json& current,
+                                            std::string_view path, bool* definite) {
+  return PathWalker(root, path, 0, /*missing_ok=*/false).Run(current, definite);
+}
+
+Result<Json> QueryJsonPath(const Json& document, std::string_view path) {
+  bool definite;
+  auto nodes = SelectPath(document, document, path, &definite);
+  if (!nodes.ok()) return nodes.error();
+  if (definite) {
+    if (nodes->empty()) return Fail(InvalidArgument("JSONPath '" + Excerpt(path) + "' not found"));
+    return *nodes->front();
+  }
+  Json list = Json::array();
+  for (const Json* n : *nodes) list.push_back(*n);
+  return list;
+}
+
+}  // namespace internal
+
+Result<std::string> JsonPath(std::string_view json_document, std::string_view path) {
+  using internal::Json;
+  auto document = internal::ParseJson(json_document);
+  if (!document) {
+    return Fail(
+        InvalidArgument("JSONPath input is not JSON: '" + internal::Excerpt(json_document) + "'"));
+  }
+  std::string_view trimmed = internal::Trim(path);
+  std::string braced;
+  if (trimmed.find('{') == std::string_view::npos &&
+      (trimmed.rfind(".", 0) == 0 || trimmed.rfind("$", 0) == 0)) {
+    braced = "{" + std::string(trimmed) + "}";
+    path = braced;
+  }
+  auto parts = internal::ParseTemplate(path);
+  if (!parts.ok()) return parts.error();
+  std::string out;
+  if (Status s = internal::Render(*parts, *document, *document, &out); !s.ok()) return s.error();
+  return out;
+}
+
+}  // namespace hubspoke::expr

@@ -1,0 +1,435 @@
+#include "hub/serialize.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "common/clock.h"
+
+namespace hubspoke::hub {
+namespace {
+
+// Insertion-ordered, so fields come out in Argo's order and status.nodes in creation order.
+using Json = nlohmann::ordered_json;
+
+constexpr std::string_view kApiVersion = "argoproj.io/v1alpha1";
+
+// j[key] when j is an object holding it, else an empty object; never copies.
+const Json& Member(const Json& j, const char* key) {
+  static const Json kEmpty = Json::object();
+  if (!j.is_object()) return kEmpty;
+  auto it = j.find(key);
+  return it == j.end() ? kEmpty : *it;
+}
+
+// Invalid UTF-8 (a task's stdout may hold any bytes) becomes U+FFFD instead of an exception.
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+void SetIfNotEmpty(Json& j, const char* key, const std::string& value) {
+  if (!value.empty()) j[key] = value;
+}
+
+void SetTime(Json& j, const char* key, Micros t) {
+  if (t > 0) j[key] = FormatRfc3339(t);
+}
+
+Json ParamsToJson(const std::vector<engine::Param>& params) {
+  Json array = Json::array();
+  for (const engine::Param& p : params) array.push_back({{"name", p.name}, {"value", p.value}});
+  return array;
+}
+
+// A JSON value as a parameter value: strings as they are, anything else as compact JSON.
+std::string ValueText(const Json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+std::vector<engine::Param> ParamsFromJson(const Json& array) {
+  std::vector<engine::Param> params;
+  if (!array.is_array()) return params;
+  for (const Json& p : array) {
+    if (!p.is_object() || !p.contains("value")) continue;
+    params.push_back({p.value("name", ""), ValueText(p["value"])});
+  }
+  return params;
+}
+
+// "2024-01-02T03:04:05Z", optionally with a fraction and a "+hh:mm" offset instead of "Z".
+std::optional<Micros> ParseRfc3339(const std::string& text) {
+  struct tm tm_utc = {};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm_utc.tm_year, &tm_utc.tm_mon,
+                  &tm_utc.tm_mday, &tm_utc.tm_hour, &tm_utc.tm_min, &tm_utc.tm_sec,
+                  &consumed) != 6) {
+    return std::nullopt;
+  }
+  tm_utc.tm_year -= 1900;
+  tm_utc.tm_mon -= 1;
+  Micros micros = static_cast<Micros>(timegm(&tm_utc)) * 1'000'000;
+  std::string_view rest = std::string_view(text).substr(consumed);
+  if (!rest.empty() && rest[0] == '.') {
+    Micros scale = 100'000;
+    size_t i = 1;
+    for (; i < rest.size() && rest[i] >= '0' && rest[i] <= '9'; ++i) {
+      micros += (rest[i] - '0') * scale;
+      scale /= 10;
+    }
+    rest.remove_prefix(i);
+  }
+  if (rest == "Z") return micros;
+  int hours = 0, minutes = 0;
+  if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') &&
+      std::sscanf(std::string(rest.substr(1)).c_str(), "%2d:%2d", &hours, &minutes) == 2) {
+    Micros offset = (hours * 3600 + minutes * 60) * Micros{1'000'000};
+    return rest[0] == '+' ? micros - offset : micros + offset;
+  }
+  return std::nullopt;
+}
+
+// The exact microseconds under "hubspoke" when present, else the RFC 3339 field, else 0.
+Result<Micros> ReadTime(const Json& object, const Json& extra, const char* key) {
+  if (extra.contains(key)) return extra[key].get<Micros>();
+  if (!object.contains(key)) return Micros{0};
+  std::string text = object[key].get<std::string>();
+  std::optional<Micros> t = ParseRfc3339(text);
+  if (!t) return Fail(InvalidArgument("bad timestamp in " + std::string(key) + ": '" + text + "'"));
+  return *t;
+}
+
+Result<engine::Phase> ReadPhase(const Json& object) {
+  std::string name = object.value("phase", "");
+  if (name.empty()) return engine::Phase::kPending;
+  std::optional<engine::Phase> phase = engine::ParsePhase(name);
+  if (!phase) return Fail(InvalidArgument("unknown phase '" + name + "'"));
+  return *phase;
+}
+
+Json NodeObject(const engine::Node& n) {
+  Json j;
+  j["id"] = n.id;
+  j["name"] = n.name;
+  SetIfNotEmpty(j, "displayName", n.display_name);
+  j["type"] = engine::NodeTypeName(n.type);
+  SetIfNotEmpty(j, "templateName", n.template_name);
+  j["phase"] = engine::PhaseName(n.phase);
+  SetIfNotEmpty(j, "boundaryID", n.boundary_id);
+  SetIfNotEmpty(j, "message", n.message);
+  SetTime(j, "startedAt", n.started_at);
+  SetTime(j, "finishedAt", n.finished_at);
+  if (n.type == engine::NodeType::kPod) {
+    j["progress"] = n.phase == engine::Phase::kSucceeded ? "1/1" : "0/1";
+  }
+  if (!n.inputs.empty()) j["inputs"] = {{"parameters", ParamsToJson(n.inputs)}};
+  Json outputs = Json::object();
+  if (n.result) outputs["result"] = *n.result;
+  if (n.exit_code) outputs["exitCode"] = std::to_string(*n.exit_code);  // a string, as in Argo
+  if (!n.outputs.empty()) outputs["parameters"] = ParamsToJson(n.outputs);
+  if (!outputs.empty()) j["outputs"] = std::move(outputs);
+  if (!n.children.empty()) j["children"] = n.children;
+  SetIfNotEmpty(j, "hostNodeName", n.host_node_name);
+  Json extra = Json::object();
+  SetIfNotEmpty(extra, "fanout", n.fanout);
+  if (n.item_index >= 0) extra["itemIndex"] = n.item_index;
+  SetIfNotEmpty(extra, "childWorkflow", n.child_workflow);
+  if (n.retries > 0) extra["retries"] = n.retries;
+  if (n.started_at > 0) extra["startedAt"] = n.started_at;
+  if (n.finished_at > 0) extra["finishedAt"] = n.finished_at;
+  if (!extra.empty()) j["hubspoke"] = std::move(extra);
+  return j;
+}
+
+Result<engine::Node> NodeFromObject(const Json& j) {
+  if (!j.is_object()) return Fail(InvalidArgument("a node must be a JSON object"));
+  const Json& extra = Member(j, "hubspoke");
+  engine::Node n;
+  n.id = j.value("id", "");
+  n.name = j.value("name", "");
+  if (n.id.empty()) return Fail(InvalidArgument("node without an id", n.name));
+  n.display_name = j.value("displayName", "");
+  std::string type = j.value("type", "Pod");
+  std::optional<engine::NodeType> node_type = engine::ParseNodeType(type);
+  if (!node_type) return Fail(InvalidArgument("unknown node type '" + type + "'", n.id));
+  n.type = *node_type;
+  n.template_name = j.value("templateName", "");
+  Result<engine::Phase> phase = ReadPhase(j);
+  if (!phase) return Fail(Error{phase.error().code, phase.error().message, n.id});
+  n.phase = *phase;
+  n.boundary_id = j.value("boundaryID", "");
+  if (j.contains("children")) n.children = j["children"].get<std::vector<std::string>>();
+  Result<Micros> started = ReadTime(j, extra, "startedAt");
+  Result<Micros> finished = ReadTime(j, extra, "finishedAt");
+  for (const Result<Micros>* t : {&started, &finished}) {
+    if (!*t) return Fail(Error{t->error().code, t->error().message, n.id});
+  }
+  n.started_at = *started;
+  n.finished_at = *finished;
+  n.message = j.value("message", "");
+  n.inputs = ParamsFromJson(Member(Member(j, "inputs"), "parameters"));
+  if (j.contains("outputs")) {
+    const Json& outputs = j["outputs"];
+    if (outputs.contains("result")) n.result = outputs["result"].get<std::string>();
+    if (outputs.contains("exitCode")) {
+      std::string code = ValueText(outputs["exitCode"]);
+      int value = 0;
+      auto [end, ec] = std::from_chars(code.data(), code.data() + code.size(), value);
+      if (ec != std::errc() || end != code.data() + code.size()) {
+        return Fail(InvalidArgument("bad exitCode '" + code + "'", n.id));
+      }
+      n.exit_code = value;
+    }
+    n.outputs = ParamsFromJson(Member(outputs, "parameters"));
+  }
+  n.host_node_name = j.value("hostNodeName", "");
+  n.fanout = extra.value("fanout", "");
+  n.item_index = extra.value("itemIndex", -1);
+  n.child_workflow = extra.value("childWorkflow", "");
+  n.retries = extra.value("retries", 0);
+  return n;
+}
+
+// The manifest's spec with spec.arguments.parameters carrying the effective values.
+Json SpecObject(const spec::Workflow& manifest, const std::vector<engine::Param>& effective) {
+  Json document = Json::parse(manifest.source_json, nullptr, /*allow_exceptions=*/false);
+  Json spec = document.is_object() && document.contains("spec") && document["spec"].is_object()
+                  ? document["spec"]
+                  : Json::object();
+  if (effective.empty()) return spec;
+  Json& arguments = spec["arguments"];
+  if (!arguments.is_object()) arguments = Json::object();
+  Json& params = arguments["parameters"];
+  if (!params.is_array()) params = Json::array();
+  for (const engine::Param& p : effective) {
+    auto it = std::find_if(params.begin(), params.end(), [&](const Json& q) {
+      return q.is_object() && q.value("name", "") == p.name;
+    });
+    if (it != params.end()) {
+      (*it)["value"] = p.value;
+    } else {
+      params.push_back({{"name", p.name}, {"value", p.value}});
+    }
+  }
+  return spec;
+}
+
+Json WorkflowObject(const spec::Workflow& manifest, const engine::WorkflowStatus& status,
+                    bool with_nodes) {
+  Json metadata;
+  metadata["name"] = status.name;
+  SetIfNotEmpty(metadata, "generateName", manifest.metadata.generate_name);
+  SetIfNotEmpty(metadata, "namespace", status.namespace_);
+  if (!status.labels.empty()) metadata["labels"] = status.labels;
+  if (!manifest.metadata.annotations.empty()) {
+    metadata["annotations"] = manifest.metadata.annotations;
+  }
+  SetTime(metadata, "creationTimestamp", status.created_at);
+  if (!status.parent.empty()) {
+    metadata["ownerReferences"] =
+        Json::array({{{"apiVersion", kApiVersion}, {"kind", "Workflow"}, {"name", status.parent}}});
+  }
+
+  Json st;
+  st["phase"] = engine::PhaseName(status.phase);
+  SetTime(st, "startedAt", status.started_at);
+  SetTime(st, "finishedAt", status.finished_at);
+  st["progress"] = WorkflowProgress(status);
+  SetIfNotEmpty(st, "message", status.message);
+  if (with_nodes && !status.nodes.empty()) {
+    Json& nodes = st["nodes"];
+    for (const engine::Node& n : status.nodes) nodes[n.id] = NodeObject(n);
+  }
+  if (!status.outputs.empty()) st["outputs"] = {{"parameters", ParamsToJson(status.outputs)}};
+  Json extra = Json::object();
+  SetIfNotEmpty(extra, "parentNode", status.parent_node);
+  if (status.created_at > 0) extra["creationTimestamp"] = status.created_at;
+  if (status.started_at > 0) extra["startedAt"] = status.started_at;
+  if (status.finished_at > 0) extra["finishedAt"] = status.finished_at;
+  if (!extra.empty()) st["hubspoke"] = std::move(extra);
+
+  Json j;
+  j["apiVersion"] = kApiVersion;
+  j["kind"] = "Workflow";
+  j["metadata"] = std::move(metadata);
+  j["spec"] = SpecObject(manifest, status.parameters);
+  j["status"] = std::move(st);
+  return j;
+}
+
+Result<engine::WorkflowStatus> WorkflowFromObject(const Json& j,
+                                                  const std::vector<std::string>& node_jsons) {
+  if (!j.is_object()) return Fail(InvalidArgument("a workflow must be a JSON object"));
+  engine::WorkflowStatus w;
+  const Json& metadata = Member(j, "metadata");
+  w.name = metadata.value("name", "");
+  if (w.name.empty()) return Fail(InvalidArgument("workflow without metadata.name"));
+  w.namespace_ = metadata.value("namespace", "");
+  if (metadata.contains("labels")) {
+    w.labels = metadata["labels"].get<std::map<std::string, std::string>>();
+  }
+  const Json& owners = Member(metadata, "ownerReferences");
+  auto owner = std::find_if(owners.begin(), owners.end(), [](const Json& o) {
+    return o.is_object() && o.value("kind", "") == "Workflow";
+  });
+  if (owner != owners.end()) w.parent = owner->value("name", "");
+  const Json& st = Member(j, "status");
+  const Json& extra = Member(st, "hubspoke");
+  w.parent_node = extra.value("parentNode", "");
+  Result<Micros> created = ReadTime(metadata, extra, "creationTimestamp");
+  Result<engine::Phase> phase = ReadPhase(st);
+  if (!phase) return Fail(Error{phase.error().code, phase.error().message, w.name});
+  w.phase = *phase;
+  Result<Micros> started = ReadTime(st, extra, "startedAt");
+  Result<Micros> finished = ReadTime(st, extra, "finishedAt");
+  for (const Result<Micros>* t : {&created, &started, &finished}) {
+    if (!*t) return Fail(Error{t->error().code, t->error().message, w.name});
+  }
+  w.created_at = *created;
+  w.started_at = *started;
+  w.finished_at = *finished;
+  w.message = st.value("message", "");
+  w.outputs = ParamsFromJson(Member(Member(st, "outputs"), "parameters"));
+  w.parameters = ParamsFromJson(Member(Member(Member(j, "spec"), "arguments"), "parameters"));
+
+  for (const auto& [id, body] : Member(st, "nodes").items()) {
+    Result<engine::Node> node = NodeFromObject(body);
+    if (!node) return Fail(node.error());
+    w.nodes.push_back(std::move(*node));
+  }
+  for (const std::string& text : node_jsons) {
+    Result<engine::Node> node = NodeFromJson(text);
+    if (!node) return Fail(node.error());
+    w.nodes.push_back(std::move(*node));
+  }
+  auto root = std::find_if(w.nodes.begin(), w.nodes.end(),
+                           [&](const engine::Node& n) { return n.id == w.name; });
+  if (root != w.nodes.end()) std::rotate(w.nodes.begin(), root, root + 1);
+  return w;
+}
+
+// Whether a plain scalar `s` would be read back as something other than a string (YAML 1.1 as
+// yaml-cpp reads it, and 1.2): booleans, null, numbers and timestamps.
+bool ReadsAsNonString(std::string_view s) {
+  static constexpr std::string_view kWords[] = {
+      "",      "~",     "null",  "Null",  "NULL",  "y",     "Y",    "yes",  "Yes",   "YES",
+      "n",     "N",     "no",    "No",    "NO",    "true",  "True", "TRUE", "false", "False",
+      "FALSE", "on",    "On",    "ON",    "off",   "Off",   "OFF",  ".inf", ".Inf",  ".INF",
+      "-.inf", "-.Inf", "-.INF", "+.inf", "+.Inf", "+.INF", ".nan", ".NaN", ".NAN"};
+  if (std::find(std::begin(kWords), std::end(kWords), s) != std::end(kWords)) return true;
+  if (s.size() >= 5 &&
+      std::all_of(s.begin(), s.begin() + 4, [](char c) { return c >= '0' && c <= '9'; }) &&
+      s[4] == '-') {
+    return true;  // a date or timestamp
+  }
+  // Numbers in any of YAML's notations (decimal, float, hex, octal, sexagesimal, with "_").
+  static constexpr std::string_view kNumberChars = "0123456789+-._:eExXoOabcdefABCDEF";
+  bool numeric_start = (s[0] >= '0' && s[0] <= '9') || s[0] == '+' || s[0] == '-' || s[0] == '.';
+  return numeric_start && s.find_first_of("0123456789") != std::string_view::npos &&
+         s.find_first_not_of(kNumberChars) == std::string_view::npos;
+}
+
+// A literal block ("|", clip chomping, indentation detected from the first line) reproduces
+// exactly a string that ends in one newline, does not start with a blank and has no control
+// characters but newlines and tabs.
+bool LiteralBlockIsExact(std::string_view s) {
+  if (s.size() < 2 || s.back() != '\n' || s[s.size() - 2] == '\n') return false;
+  if (s[0] == ' ' || s[0] == '\t' || s[0] == '\n') return false;
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t';
+  });
+}
+
+void EmitString(YAML::Emitter& out, const std::string& s, bool allow_literal) {
+  if (allow_literal && s.find('\n') != std::string::npos && LiteralBlockIsExact(s)) {
+    out << YAML::Literal << s;
+  } else if (ReadsAsNonString(s)) {
+    out << YAML::DoubleQuoted << s;
+  } else {
+    out << s;
+  }
+}
+
+void EmitYaml(YAML::Emitter& out, const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::object:
+      if (j.empty()) out << YAML::Flow;
+      out << YAML::BeginMap;
+      for (const auto& [key, value] : j.items()) {
+        out << YAML::Key;
+        EmitString(out, key, /*allow_literal=*/false);
+        out << YAML::Value;
+        EmitYaml(out, value);
+      }
+      out << YAML::EndMap;
+      break;
+    case Json::value_t::array:
+      if (j.empty()) out << YAML::Flow;
+      out << YAML::BeginSeq;
+      for (const Json& value : j) EmitYaml(out, value);
+      out << YAML::EndSeq;
+      break;
+    case Json::value_t::string:
+      EmitString(out, j.get<std::string>(), /*allow_literal=*/true);
+      break;
+    case Json::value_t::boolean:
+      out << j.get<bool>();
+      break;
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned:
+    case Json::value_t::number_float:
+      out << j.dump();
+      break;
+    default:  // null (binary and discarded do not come out of the parser)
+      out << YAML::Null;
+      break;
+  }
+}
+
+}  // namespace
+
+std::string WorkflowToJson(const spec::Workflow& manifest, const engine::WorkflowStatus& status,
+                           bool with_nodes) {
+  return Dump(WorkflowObject(manifest, status, with_nodes));
+}
+
+Result<engine::WorkflowStatus> WorkflowStatusFromJson(std::string_view workflow_json,
+                                                      const std::vector<std::string>& node_jsons) {
+  try {
+    return WorkflowFromObject(Json::parse(workflow_json), node_jsons);
+  } catch (const Json::exception& e) {
+    return Fail(InvalidArgument(std::string("bad workflow JSON: ") + e.what()));
+  }
+}
+
+std::string NodeToJson(const engine::Node& node) { return Dump(NodeObject(node)); }
+
+Result<engine::Node> NodeFromJson(std::string_view json) {
+  try {
+    return NodeFromObject(Json::parse(json));
+  } catch (const Json::exception& e) {
+    return Fail(InvalidArgument(std::string("bad node JSON: ") + e.what()));
+  }
+}
+
+std::string WorkflowProgress(const engine::WorkflowStatus& status) {
+  size_t pods = 0, succeeded = 0;
+  for (const engine::Node& n : status.nodes) {
+    if (n.type != engine::NodeType::kPod) continue;
+    ++pods;
+    if (n.phase == engine::Phase::kSucceeded) ++succeeded;
+  }
+  return std::to_string(succeeded) + "/" + std::to_string(pods);
+}
+
+std::string JsonToYaml(std::string_view json) {
+  Json j = Json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return "";
+  YAML::Emitter out;
+  EmitYaml(out, j);
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace hubspoke::hub

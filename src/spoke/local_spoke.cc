@@ -1,0 +1,196 @@
+#include "spoke/local_spoke.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/clock.h"
+
+namespace hubspoke::spoke {
+namespace {
+
+std::string SelfDir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  buf[n] = 0;
+  return std::filesystem::path(buf).parent_path().string();
+}
+
+bool OnPath(const std::string& cmd) {
+  const char* path = getenv("PATH");
+  std::string p = path ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t end = p.find(':', start);
+    if (end == std::string::npos) end = p.size();
+    std::string dir = p.substr(start, end - start);
+    if (!dir.empty() && access((dir + "/" + cmd).c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+ImageMap ImageMap::WithDefaults() {
+  ImageMap m;
+  std::string dir = SelfDir();
+  for (const std::string& candidate : {dir + "/argosay", dir + "/tools/argosay/argosay"}) {
+    if (!dir.empty() && access(candidate.c_str(), X_OK) == 0) {
+      m.Set("argoproj/argosay:v2", {candidate});
+      break;
+    }
+  }
+  for (const char* cowsay : {"/usr/games/cowsay", "/usr/bin/cowsay"}) {
+    if (access(cowsay, X_OK) == 0) {
+      m.Set("docker/whalesay", {cowsay});
+      m.Set("argoproj/argosay:v1", {cowsay});
+      break;
+    }
+  }
+  return m;
+}
+
+bool ImageMap::Add(const std::string& entry) {
+  size_t eq = entry.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 >= entry.size()) return false;
+  std::vector<std::string> prefix;
+  size_t pos = eq + 1;
+  while (pos < entry.size()) {
+    size_t end = entry.find(' ', pos);
+    if (end == std::string::npos) end = entry.size();
+    if (end > pos) prefix.push_back(entry.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  if (prefix.empty()) return false;
+  Set(entry.substr(0, eq), std::move(prefix));
+  return true;
+}
+
+void ImageMap::Set(const std::string& image, std::vector<std::string> prefix) {
+  map_[image] = std::move(prefix);
+}
+
+const std::vector<std::string>* ImageMap::Find(const std::string& image) const {
+  auto it = map_.find(image);
+  if (it != map_.end()) return &it->second;
+  size_t colon = image.rfind(':');
+  size_t slash = image.rfind('/');
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+    it = map_.find(image.substr(0, colon));
+    if (it != map_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+Result<exec::ExecSpec> BuildExecSpec(const engine::Task& task, const ImageMap& images,
+                                     const std::string& log_root) {
+  exec::ExecSpec spec;
+  spec.attempt_id = task.attempt_id;
+  spec.image = task.image;
+  if (!task.command.empty()) {
+    spec.argv = task.command;
+    // Argo's examples call `python`; hosts usually have only python3.
+    if (spec.argv[0] == "python" && !OnPath("python") && OnPath("python3"))
+      spec.argv[0] = "python3";
+  } else if (const auto* prefix = images.Find(task.image)) {
+    spec.argv = *prefix;
+  } else if (task.script_source.empty()) {
+    return Fail(InvalidArgument("image \"" + task.image +
+                                "\" gives no command and is not mapped on this spoke: add "
+                                "command: to the template, or start the spoke with --image-map " +
+                                task.image + "=COMMAND"));
+  } else {
+    spec.argv = {"sh"};
+  }
+  spec.argv.insert(spec.argv.end(), task.args.begin(), task.args.end());
+  spec.script_source = task.script_source;
+  spec.env = task.env;
+  spec.working_dir = task.working_dir;
+  spec.timeout_ms = task.timeout_ms;
+  spec.output_files = task.output_files;
+  spec.private_dirs = task.private_dirs;
+  if (!log_root.empty())
+    spec.log_path = log_root + "/" + task.workflow + "/" + task.node_id + ".log";
+  return spec;
+}
+
+LocalSpoke::LocalSpoke(SpokeOptions options, SpokeListener* listener)
+    : options_(std::move(options)),
+      listener_(listener),
+      runner_(exec::RunnerOptions{options_.work_root, false}) {
+  for (int i = 0; i < options_.slots; ++i) workers_.emplace_back([this] { Work(); });
+}
+
+LocalSpoke::~LocalSpoke() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void LocalSpoke::Assign(engine::Task task) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+void LocalSpoke::Cancel(const std::string& attempt_id) {
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if (it->attempt_id == attempt_id) {
+        queue_.erase(it);
+        return;
+      }
+    }
+  }
+  runner_.Cancel(attempt_id);
+}
+
+void LocalSpoke::Work() {
+  SystemClock clock;
+  for (;;) {
+    engine::Task task;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    engine::TaskResult result;
+    result.attempt_id = task.attempt_id;
+    result.spoke = options_.name;
+    auto spec = BuildExecSpec(task, options_.images, options_.log_root);
+    if (!spec.ok()) {
+      result.started = false;
+      result.message = spec.error().message;
+      result.started_at = result.finished_at = clock.Now();
+      listener_->OnTaskFinished(std::move(result));
+      continue;
+    }
+    if (!spec->log_path.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(spec->log_path).parent_path(), ec);
+    }
+    listener_->OnTaskStarted(task.attempt_id, options_.name, clock.Now());
+    exec::ExecResult r = runner_.Run(*spec);
+    result.started = r.started;
+    result.exit_code = r.exit_code;
+    result.stdout_text = std::move(r.stdout_text);
+    result.message = std::move(r.message);
+    result.files = std::move(r.files);
+    result.timed_out = r.timed_out;
+    result.started_at = r.started_us;
+    result.finished_at = r.finished_us;
+    listener_->OnTaskFinished(std::move(result));
+  }
+}
+
+}  // namespace hubspoke::spoke

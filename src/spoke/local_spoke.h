@@ -1,0 +1,85 @@
+// A spoke: an agent that runs tasks as OS processes and reports back. It knows nothing of
+// workflows: each Task is self-contained (command, args, env, files to read back). Local spokes
+// run inside the hub process (the embedded default of `hubspoke run`); the same TaskRunner
+// serves remote spokes.
+//
+// Thread-safety: Assign() and Cancel() may be called from any thread. Reports are delivered on the
+// spoke's worker threads through the SpokeListener, which must be thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/types.h"
+#include "exec/runner.h"
+
+namespace hubspoke::spoke {
+
+// Maps container images to host commands, for containers that give no `command`.
+class ImageMap {
+ public:
+  // Built-ins: argoproj/argosay:v2 -> the bundled argosay program (when found next to the
+  // running executable), docker/whalesay and argoproj/argosay:v1 -> cowsay when installed.
+  static ImageMap WithDefaults();
+  // "IMAGE=COMMAND [ARGS...]" (split on spaces). Returns false on a malformed entry.
+  bool Add(const std::string& entry);
+  void Set(const std::string& image, std::vector<std::string> prefix);
+  // The command prefix for an image (exact match first, then without its tag), or nullptr.
+  const std::vector<std::string>* Find(const std::string& image) const;
+
+ private:
+  std::map<std::string, std::vector<std::string>> map_;
+};
+
+class SpokeListener {
+ public:
+  virtual ~SpokeListener() = default;
+  virtual void OnTaskStarted(const std::string& attempt_id, const std::string& spoke,
+                             Micros at) = 0;
+  virtual void OnTaskFinished(engine::TaskResult result) = 0;
+};
+
+struct SpokeOptions {
+  std::string name;
+  int slots = 1;
+  std::map<std::string, std::string> labels;
+  std::string work_root;  // attempt directories
+  std::string log_root;   // <log_root>/<workflow>/<node id>.log
+  ImageMap images;
+};
+
+// Turns a Task into what the executor runs (image map, script, log file). Errors say which image
+// and command were missing and how to map them.
+Result<exec::ExecSpec> BuildExecSpec(const engine::Task& task, const ImageMap& images,
+                                     const std::string& log_root);
+
+class LocalSpoke {
+ public:
+  LocalSpoke(SpokeOptions options, SpokeListener* listener);
+  ~LocalSpoke();  // finishes running tasks, then joins
+  const std::string& name() const { return options_.name; }
+  int slots() const { return options_.slots; }
+  const std::map<std::string, std::string>& labels() const { return options_.labels; }
+  void Assign(engine::Task task);
+  void Cancel(const std::string& attempt_id);
+
+ private:
+  void Work();
+
+  SpokeOptions options_;
+  SpokeListener* listener_;
+  exec::ProcessRunner runner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<engine::Task> queue_;
+  bool closing_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace hubspoke::spoke

@@ -1,0 +1,80 @@
+// Durable state behind the hub: workflows, their nodes, WorkflowTemplates, and task attempts.
+// The engine's changes of one tick are applied as one Batch in one transaction, so a fan-out of
+// 100,000 nodes costs a few hundred commits, not 100,000 fsyncs. Stored rows carry JSON the hub
+// produced; the store does not interpret it beyond the indexed columns. The schema is versioned
+// and migrated at open.
+// Thread-safety: a Store may be called from several threads; calls are serialized internally.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace hubspoke::store {
+
+struct WorkflowRecord {
+  std::string name;  // unique
+  std::string namespace_;
+  std::string phase;       // "", Pending, Running, Succeeded, Failed, Error
+  std::string parent;      // the workflow whose resource node created this one, or ""
+  int64_t created_at = 0;  // microseconds since the epoch
+  int64_t finished_at = 0;
+  std::string labels_json;  // {"k":"v"}
+  std::string body_json;    // the workflow without status.nodes (metadata, spec, status)
+};
+
+struct NodeRecord {
+  std::string workflow;
+  std::string id;
+  std::string body_json;  // the node status as Argo shapes it
+};
+
+struct TemplateRecord {
+  std::string name;
+  std::string body_json;
+};
+
+struct Batch {
+  std::vector<WorkflowRecord> workflows;       // upserted by name
+  std::vector<NodeRecord> nodes;               // upserted by (workflow, id)
+  std::vector<std::string> deleted_workflows;  // with their nodes
+  bool empty() const { return workflows.empty() && nodes.empty() && deleted_workflows.empty(); }
+};
+
+struct ListOptions {
+  std::string phase;        // filter; "" = any
+  std::string name_prefix;  // filter; "" = any
+  std::string parent;       // filter on parent; "" = any
+  bool only_unfinished = false;
+  int limit = 0;  // 0 = all
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Applies every change in one transaction; either all of it is durable or none.
+  virtual Status Apply(const Batch& batch) = 0;
+  virtual Result<std::vector<WorkflowRecord>> ListWorkflows(const ListOptions& options) = 0;
+  virtual Result<std::optional<WorkflowRecord>> GetWorkflow(const std::string& name) = 0;
+  virtual Result<std::vector<NodeRecord>> ListNodes(const std::string& workflow) = 0;
+  virtual Status PutTemplate(const TemplateRecord& tmpl) = 0;
+  virtual Status DeleteTemplate(const std::string& name) = 0;
+  virtual Result<std::vector<TemplateRecord>> ListTemplates() = 0;
+  virtual int SchemaVersion() const = 0;
+};
+
+struct SqliteOptions {
+  std::string path;               // database file; ":memory:" for tests that need no file
+  bool synchronous_full = false;  // default NORMAL in WAL mode: durable at each commit's WAL write
+  int busy_timeout_ms = 5000;     // how long a call waits for another process's write lock
+};
+
+// Opens (creating if needed) an SQLite database in WAL mode and migrates it to the current schema.
+// Fails with a clear message when the file is from a newer hubspoke.
+Result<std::unique_ptr<Store>> OpenSqlite(const SqliteOptions& options);
+
+}  // namespace hubspoke::store

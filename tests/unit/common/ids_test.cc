@@ -1,0 +1,52 @@
+#include "common/ids.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/clock.h"
+#include "common/error.h"
+
+namespace hubspoke {
+namespace {
+
+TEST(NodeIdTest, RootNodeIdIsTheWorkflowName) { EXPECT_EQ(NodeId("wf-abc", "wf-abc"), "wf-abc"); }
+
+TEST(NodeIdTest, ChildIdIsNameHashedWithFnv1a) {
+  // FNV-1a 32 of "a" is 0xe40c292c.
+  EXPECT_EQ(Fnv1a32("a"), 0xe40c292cu);
+  EXPECT_EQ(NodeId("wf", "wf[0].a"), "wf-" + std::to_string(Fnv1a32("wf[0].a")));
+  EXPECT_NE(NodeId("wf", "wf[0].a"), NodeId("wf", "wf[0].b"));
+}
+
+TEST(NameGeneratorTest, GenerateNameAddsFiveCharactersAndIsReproducible) {
+  NameGenerator a(7), b(7);
+  std::string name = a.Generate("spoke-");
+  EXPECT_EQ(name.size(), 11u);
+  EXPECT_EQ(name.rfind("spoke-", 0), 0u);
+  EXPECT_EQ(name, b.Generate("spoke-"));
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) seen.insert(a.Generate("x-"));
+  EXPECT_GT(seen.size(), 990u);
+}
+
+TEST(ResultTest, CarriesValueOrError) {
+  Result<int> ok = 3;
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, 3);
+  Result<int> bad = Fail(InvalidArgument("no such template", "f.yaml:3:5"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().ToString(), "f.yaml:3:5: no such template");
+}
+
+TEST(ClockTest, FormatsRfc3339AndFakeClockAdvances) {
+  EXPECT_EQ(FormatRfc3339(0), "");
+  EXPECT_EQ(FormatRfc3339(1'700'000'000'000'000), "2023-11-14T22:13:20Z");
+  FakeClock clock;
+  Micros t0 = clock.Now();
+  clock.Advance(5);
+  EXPECT_EQ(clock.Now(), t0 + 5);
+}
+
+}  // namespace
+}  // namespace hubspoke

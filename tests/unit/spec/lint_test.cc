@@ -1,0 +1,355 @@
+#include "spec/lint.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "spec/loader.h"
+
+namespace hubspoke::spec {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::StartsWith;
+
+const std::string kSeed =
+    std::string(HUBSPOKE_SOURCE_DIR) + "/tests/data/spec/seed-hub-and-spoke.yaml";
+
+// Loads `yaml`, adds its templates to a catalog and lints every document.
+std::vector<std::string> LintText(const std::string& yaml, Catalog catalog = {}) {
+  Result<LoadedFile> f = LoadString(yaml, "t.yaml");
+  EXPECT_TRUE(f.ok()) << f.error().ToString();
+  if (!f.ok()) return {};
+  for (const Workflow& wf : f->workflows) {
+    if (wf.kind != "Workflow" && wf.kind != "CronWorkflow") catalog.Add(wf);
+  }
+  std::vector<std::string> out;
+  for (const Workflow& wf : f->workflows) {
+    for (const Diagnostic& d : Lint(wf, catalog)) out.push_back(d.ToString());
+  }
+  return out;
+}
+
+std::string Wf(const std::string& templates, const std::string& entrypoint = "main") {
+  return "kind: Workflow\nmetadata: {name: w}\nspec:\n  entrypoint: " + entrypoint +
+         "\n  templates:\n" + templates;
+}
+
+TEST(LintTest, LintNamesUndefinedTemplateWithDefinedOnes) {
+  Result<LoadedFile> f = LoadFile(kSeed);
+  ASSERT_TRUE(f.ok()) << f.error().ToString();
+  Catalog catalog;
+  for (const Workflow& wf : f->workflows) catalog.Add(wf);
+  std::vector<std::string> hub;
+  for (const Diagnostic& d : Lint(f->workflows[0], catalog)) hub.push_back(d.ToString());
+  EXPECT_THAT(hub,
+              Contains(kSeed + ":14:9: error: step \"discover\" uses template "
+                               "\"get-repositories\", which is not defined in WorkflowTemplate "
+                               "\"hub-orchestrator\" (defined: hub, spawn-spoke)"));
+  EXPECT_THAT(hub, Contains(kSeed + ":25:9: error: step \"summarize\" uses template "
+                                    "\"collect-results\", which is not defined in WorkflowTemplate "
+                                    "\"hub-orchestrator\" (defined: hub, spawn-spoke)"));
+  EXPECT_THAT(hub, Contains(AllOf(StartsWith(kSeed + ":33:"),
+                                  HasSubstr("warning: template \"spawn-spoke\" creates a child "
+                                            "Workflow without successCondition"),
+                                  HasSubstr("the parent node will not wait for the child "
+                                            "workflow; add successCondition: status.phase == "
+                                            "Succeeded and failureCondition: status.phase in "
+                                            "(Failed, Error)"))));
+  EXPECT_THAT(
+      hub, Contains(AllOf(StartsWith(kSeed + ":11:9: warning: entrypoint template "
+                                             "\"hub\" requires input parameter \"repositories\""),
+                          HasSubstr("-p repositories="))));
+  EXPECT_EQ(hub.size(), 4u);
+  EXPECT_THAT(Lint(f->workflows[1], catalog), IsEmpty());
+}
+
+TEST(LintTest, ValidWorkflowIsQuiet) {
+  EXPECT_THAT(LintText(Wf(R"(  - name: main
+    inputs:
+      parameters:
+      - {name: p, value: x}
+    steps:
+    - - name: a
+        template: echo
+        arguments: {parameters: [{name: msg, value: "{{inputs.parameters.p}}"}]}
+  - name: echo
+    inputs:
+      parameters: [{name: msg}]
+    container: {image: busybox, args: ["{{inputs.parameters.msg}}", "{{= inputs.parameters.msg }}"]}
+)")),
+              IsEmpty());
+}
+
+TEST(LintTest, EntrypointMissingOrUndefined) {
+  EXPECT_THAT(LintText(Wf("  - {name: a, suspend: {}}\n", "nope")),
+              ElementsAre("t.yaml:1:1: error: spec.entrypoint \"nope\" is not defined in Workflow "
+                          "\"w\" (defined: a): fix the name or add the template"));
+  EXPECT_THAT(LintText("kind: Workflow\nmetadata: {name: w}\nspec:\n  templates:\n"
+                       "  - {name: a, suspend: {}}\n"),
+              ElementsAre(HasSubstr("error: Workflow \"w\" has no spec.entrypoint")));
+  EXPECT_THAT(LintText("kind: WorkflowTemplate\nmetadata: {name: w}\nspec:\n  templates:\n"
+                       "  - {name: a, suspend: {}}\n"),
+              ElementsAre(HasSubstr("warning: WorkflowTemplate \"w\" has no spec.entrypoint")));
+}
+
+TEST(LintTest, TemplateRefAndWorkflowTemplateRefMustBeInCatalog) {
+  std::vector<std::string> out = LintText(Wf(R"(  - name: main
+    steps:
+    - - name: a
+        templateRef: {name: lib, template: x}
+)") + "---\nkind: Workflow\nmetadata: {name: v}\nspec:\n  workflowTemplateRef: {name: gone}\n");
+  EXPECT_THAT(out, ElementsAre(StartsWith("t.yaml:8:9: error: step \"a\" uses templateRef "
+                                          "\"lib\"/\"x\", but WorkflowTemplate \"lib\" is not "
+                                          "loaded"),
+                               StartsWith("t.yaml:11:1: error: spec.workflowTemplateRef names "
+                                          "WorkflowTemplate \"gone\", which is not loaded")));
+  out = LintText(Wf(R"(  - name: main
+    steps:
+    - - name: a
+        templateRef: {name: lib, template: x}
+)") + "---\nkind: WorkflowTemplate\nmetadata: {name: lib}\nspec:\n  templates:\n"
+      "  - {name: y, suspend: {}}\n");
+  EXPECT_THAT(out, Contains(HasSubstr("template \"x\" is not defined in WorkflowTemplate \"lib\" "
+                                      "(defined: y)")));
+}
+
+TEST(LintTest, DuplicateTemplateAndStepNames) {
+  std::vector<std::string> out = LintText(Wf(R"(  - name: main
+    steps:
+    - - {name: a, template: main2}
+    - - {name: a, template: main2}
+  - {name: main2, suspend: {}}
+  - {name: main2, suspend: {}}
+)"));
+  EXPECT_THAT(out, ElementsAre(HasSubstr("t.yaml:9:9: error: step name \"a\" is used twice"),
+                               HasSubstr("t.yaml:11:5: error: template \"main2\" is defined twice "
+                                         "in Workflow \"w\" (first at t.yaml:10:5)")));
+}
+
+TEST(LintTest, DagDependenciesMustExistAndBeAcyclic) {
+  std::vector<std::string> out = LintText(Wf(R"y(  - name: main
+    dag:
+      tasks:
+      - {name: a, template: s, dependencies: [c]}
+      - {name: c, template: s, depends: "a.Succeeded"}
+      - {name: d, template: s, dependencies: [ghost]}
+      - {name: e, template: s, depends: "a && (phantom.Failed || c)"}
+  - {name: s, suspend: {}}
+)y"));
+  EXPECT_THAT(out, Contains(StartsWith("t.yaml:11:9: error: task \"d\" of template \"main\" "
+                                       "depends on \"ghost\", which is not a task of this dag "
+                                       "(tasks: a, c, d, e)")));
+  EXPECT_THAT(out, Contains(StartsWith("t.yaml:12:9: error: task \"e\" of template \"main\" has "
+                                       "depends on \"phantom\"")));
+  EXPECT_THAT(out, Contains(HasSubstr("has a dependency cycle (a -> c -> a)")));
+  EXPECT_EQ(out.size(), 3u);
+}
+
+TEST(LintTest, TemplateTypesMissingOrUnsupported) {
+  std::vector<std::string> out = LintText(Wf(R"(  - name: main
+    steps:
+    - - {name: a, template: h}
+      - {name: b, template: n}
+  - {name: h, http: {url: "http://example.com"}}
+  - {name: n}
+)"));
+  EXPECT_THAT(out, ElementsAre(HasSubstr("error: template \"h\" is of type \"http\", which "
+                                         "hubspoke does not run"),
+                               HasSubstr("error: template \"n\" has no template type: add one of "
+                                         "container, script, steps, dag, resource or suspend")));
+}
+
+TEST(LintTest, RefusedFeaturesNameTheFieldAndWhy) {
+  std::vector<std::string> out = LintText(R"(kind: Workflow
+metadata: {name: w}
+spec:
+  entrypoint: main
+  volumeClaimTemplates:
+  - metadata: {name: work}
+  volumes:
+  - {name: creds, secret: {secretName: s}}
+  - {name: tmp, emptyDir: {}}
+  templates:
+  - name: main
+    container:
+      image: busybox
+      env:
+      - name: TOKEN
+        valueFrom: {secretKeyRef: {name: s, key: k}}
+    outputs:
+      artifacts:
+      - {name: out, path: /o, s3: {bucket: b, key: k}}
+)");
+  EXPECT_THAT(out, ElementsAre(StartsWith("t.yaml:6:5: error: spec.volumeClaimTemplates \"work\" "
+                                          "asks for a PersistentVolumeClaim"),
+                               StartsWith("t.yaml:8:5: error: spec.volumes \"creds\" is a secret "
+                                          "volume, which needs Kubernetes"),
+                               StartsWith("t.yaml:15:9: error: template \"main\" env \"TOKEN\" "
+                                          "takes its value from valueFrom.secretKeyRef"),
+                               AllOf(StartsWith("t.yaml:19:9: error: template \"main\" output "
+                                                "artifact \"out\" uses a s3 source"),
+                                     HasSubstr("needs an artifact repository, which hubspoke "
+                                               "does not configure"))));
+}
+
+TEST(LintTest, ResourceMustCreateWorkflow) {
+  std::vector<std::string> out = LintText(Wf(R"(  - name: main
+    steps:
+    - - {name: a, template: job}
+      - {name: b, template: del}
+      - {name: c, template: child}
+  - name: job
+    resource:
+      action: create
+      manifest: |
+        apiVersion: batch/v1
+        kind: Job
+  - name: del
+    resource:
+      action: delete
+      manifest: |
+        kind: Workflow
+      successCondition: status.phase == Succeeded
+  - name: child
+    resource:
+      action: create
+      manifest: |
+        kind: Workflow
+      successCondition: status.phase == Succeeded
+)"));
+  EXPECT_THAT(out, ElementsAre(StartsWith("t.yaml:14:17: error: template \"job\" creates a "
+                                          "resource of kind \"Job\""),
+                               StartsWith("t.yaml:17:5: error: template \"del\" has resource "
+                                          "action \"delete\" on a Workflow: hubspoke only "
+                                          "supports \"create\" of a Workflow")));
+}
+
+TEST(LintTest, StepMustPassRequiredInputParameters) {
+  std::vector<std::string> out = LintText(Wf(R"(  - name: main
+    steps:
+    - - name: a
+        template: echo
+        arguments: {parameters: [{name: x, value: "1"}]}
+  - name: echo
+    inputs:
+      parameters:
+      - {name: x}
+      - {name: y}
+      - {name: z, default: "3"}
+    container: {image: busybox}
+)"));
+  EXPECT_THAT(out, ElementsAre("t.yaml:8:9: error: step \"a\" does not pass input parameter "
+                               "\"y\" of template \"echo\", which has no default: add it under "
+                               "the arguments.parameters of step \"a\""));
+}
+
+TEST(LintTest, InputParameterReferenceMustBeDeclared) {
+  std::vector<std::string> out = LintText(Wf(R"(  - name: main
+    inputs:
+      parameters: [{name: known, value: v}]
+    script:
+      image: python
+      source: print("{{inputs.parameters.known}} {{ inputs.parameters.unknown }}")
+)"));
+  EXPECT_THAT(out, ElementsAre("t.yaml:6:5: error: template \"main\" uses "
+                               "{{inputs.parameters.unknown}} but declares no input parameter "
+                               "\"unknown\": add it under inputs.parameters or fix the name"));
+}
+
+TEST(LintTest, WorkflowArgumentWithoutValueIsAnError) {
+  std::vector<std::string> out = LintText(
+      "kind: Workflow\nmetadata: {name: w}\nspec:\n  entrypoint: main\n  arguments:\n"
+      "    parameters:\n    - name: p\n  templates:\n  - {name: main, suspend: {}}\n");
+  EXPECT_THAT(out, ElementsAre(StartsWith("t.yaml:7:7: error: workflow argument \"p\" has no "
+                                          "value")));
+}
+
+TEST(LintTest, OnExitAndHooksMustNameDefinedTemplates) {
+  std::vector<std::string> out = LintText(R"(kind: Workflow
+metadata: {name: w}
+spec:
+  entrypoint: main
+  onExit: bye
+  hooks:
+    running: {template: watch}
+  templates:
+  - name: main
+    steps:
+    - - {name: a, template: main2, onExit: gone}
+  - {name: main2, suspend: {}}
+)");
+  EXPECT_THAT(out, ElementsAre(HasSubstr("spec.onExit uses template \"bye\", which is not defined"),
+                               HasSubstr("spec.hooks.running uses template \"watch\""),
+                               HasSubstr("step \"a\" has onExit template \"gone\"")));
+}
+
+// Every file of Argo's examples loads (or fails with a positioned error) and lints without
+// crashing; files that run on a host as they are produce no errors.
+TEST(LintCorpusTest, ArgoExamplesLoadAndHostRunnableOnesLintClean) {
+  const std::filesystem::path dir = "/work/shared/corpus/argo-examples";
+  std::ifstream index(dir / "INDEX.tsv");
+  if (!index) GTEST_SKIP() << "corpus not present at " << dir;
+  std::string line;
+  std::getline(index, line);  // header
+  int files = 0, loaded = 0, clean = 0;
+  while (std::getline(index, line)) {
+    std::vector<std::string> cols;
+    std::stringstream ss(line);
+    for (std::string c; std::getline(ss, c, '\t');) cols.push_back(c);
+    if (cols.empty()) continue;
+    cols.resize(11);
+    const std::string path = (dir / cols[0]).string();
+    const bool host_runnable = cols[5] == "yes";
+    ++files;
+    Catalog catalog;
+    std::stringstream required(cols[10]);
+    for (std::string req; std::getline(required, req, ';');) {
+      if (!std::filesystem::exists(dir / req))
+        continue;  // e.g. "ConfigMap/my-config(not in corpus)"
+      Result<LoadedFile> dep = LoadFile((dir / req).string());
+      ASSERT_TRUE(dep.ok()) << dep.error().ToString();
+      for (const Workflow& wf : dep->workflows) catalog.Add(wf);
+    }
+    Result<LoadedFile> f = LoadFile(path);
+    if (!f.ok()) {
+      // k8s-patch-json-workflow.yaml repeats `annotations:` in its metadata.
+      EXPECT_THAT(f.error().ToString(), StartsWith(path + ":")) << cols[0];
+      EXPECT_FALSE(host_runnable) << f.error().ToString();
+      continue;
+    }
+    ++loaded;
+    for (const Workflow& wf : f->workflows) {
+      if (wf.kind != "Workflow" && wf.kind != "CronWorkflow") catalog.Add(wf);
+    }
+    std::vector<std::string> errors;
+    for (const Workflow& wf : f->workflows) {
+      for (const Diagnostic& d : Lint(wf, catalog)) {
+        // INDEX.tsv counts containerSet templates as host-runnable (their containers could run
+        // as processes), but hubspoke does not run them yet: that refusal is expected.
+        const bool container_set = d.message.find("\"containerSet\"") != std::string::npos;
+        if (d.severity == Diagnostic::Severity::kError && !container_set) {
+          errors.push_back(d.ToString());
+        }
+      }
+    }
+    if (errors.empty()) ++clean;
+    if (host_runnable) {
+      EXPECT_THAT(errors, IsEmpty()) << cols[0];
+    }
+  }
+  EXPECT_EQ(files, 217);
+  EXPECT_GE(loaded, files - 1);
+  std::cout << "corpus: " << files << " files, " << loaded << " loaded, " << clean
+            << " without errors\n";
+}
+
+}  // namespace
+}  // namespace hubspoke::spec
