@@ -114,6 +114,27 @@ std::vector<const engine::WorkflowStatus*> RunTree(const engine::Engine& engine,
   return out;
 }
 
+// What the workflow's last top-level task printed (the "summarize" step of a hub), indented.
+std::string LastStepOutput(const engine::WorkflowStatus& st) {
+  const engine::Node* last = nullptr;
+  for (const engine::Node& n : st.nodes) {
+    if (n.type != engine::NodeType::kPod || !n.result || n.result->empty()) continue;
+    if (n.boundary_id != st.name || n.item_index >= 0) continue;
+    if (!last || n.finished_at >= last->finished_at) last = &n;
+  }
+  if (!last) return "";
+  std::string out = "\nOutput of " + last->display_name + ":\n";
+  size_t pos = 0;
+  const std::string& text = *last->result;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    out += "  " + text.substr(pos, end - pos) + "\n";
+    pos = end + 1;
+  }
+  return out;
+}
+
 int DoRun(const RunFlags& flags) {
   auto loaded = LoadAll(flags.files);
   if (!loaded.ok()) {
@@ -249,7 +270,8 @@ int DoRun(const RunFlags& flags) {
         continue;
       }
       std::cout << RenderTree(*st, now, isatty(STDOUT_FILENO)) << "\n";
-      std::cout << RenderSummary(RunTree(engine, name), now) << std::flush;
+      std::cout << RenderSummary(RunTree(engine, name), now);
+      std::cout << LastStepOutput(*st) << std::flush;
     }
   });
   for (const std::string& doc : json_docs) {

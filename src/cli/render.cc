@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -140,25 +141,39 @@ std::string CountsText(const PhaseCounts& counts) {
   return out;
 }
 
-// Node lookups built once per workflow, so that no view searches the node list per node.
-struct NodeIndex {
-  explicit NodeIndex(const WorkflowStatus& w) : parent(w.nodes.size(), -1) {
+// The links between a workflow's nodes as indices, resolved from ids once (one hash lookup per
+// link), so that no view looks up ids again.
+class NodeIndex {
+ public:
+  explicit NodeIndex(const WorkflowStatus& w) : parent_(w.nodes.size(), -1) {
+    std::unordered_map<std::string_view, int> by_id;
     by_id.reserve(w.nodes.size());
     for (size_t i = 0; i < w.nodes.size(); ++i) by_id.emplace(w.nodes[i].id, static_cast<int>(i));
+    first_child_.reserve(w.nodes.size() + 1);
     for (size_t i = 0; i < w.nodes.size(); ++i) {
-      for (const std::string& child : w.nodes[i].children) {
-        int j = Find(child);
-        if (j >= 0 && parent[j] < 0 && j != static_cast<int>(i)) parent[j] = static_cast<int>(i);
+      first_child_.push_back(children_.size());
+      for (const std::string& id : w.nodes[i].children) {
+        auto it = by_id.find(id);
+        if (it == by_id.end() || it->second == static_cast<int>(i)) continue;
+        int j = it->second;
+        children_.push_back(j);
+        if (parent_[j] < 0) parent_[j] = static_cast<int>(i);
       }
     }
-  }
-  int Find(std::string_view id) const {
-    auto it = by_id.find(id);
-    return it == by_id.end() ? -1 : it->second;
+    first_child_.push_back(children_.size());
   }
 
-  std::unordered_map<std::string_view, int> by_id;
-  std::vector<int> parent;  // the first node listing it among its children; -1 for none
+  // The first node listing node `i` among its children; -1 for none.
+  int Parent(int i) const { return parent_[i]; }
+  // The children of node `i` that exist, in order.
+  std::span<const int> Children(int i) const {
+    return {children_.data() + first_child_[i], children_.data() + first_child_[i + 1]};
+  }
+
+ private:
+  std::vector<int> parent_;
+  std::vector<size_t> first_child_;  // node i's children are children_[first_child_[i]...]
+  std::vector<int> children_;
 };
 
 // ---- RenderTree ----
@@ -177,26 +192,17 @@ struct Row {
 class TreeBuilder {
  public:
   TreeBuilder(const WorkflowStatus& w, Micros now)
-      : nodes_(w.nodes),
-        now_(now),
-        index_(w),
-        grouped_(w.nodes.size(), false),
-        visited_(w.nodes.size(), false) {
+      : nodes_(w.nodes), now_(now), index_(w), visited_(w.nodes.size(), false) {
     for (size_t i = 0; i < nodes_.size(); ++i) {
       const Node& n = nodes_[i];
       if (!n.boundary_id.empty()) by_boundary_[n.boundary_id].push_back(static_cast<int>(i));
-      if (n.type != NodeType::kTaskGroup && n.type != NodeType::kRetry) continue;
-      for (const std::string& child : n.children) {
-        int j = index_.Find(child);
-        if (j >= 0) grouped_[j] = true;
-      }
     }
   }
 
   // The root's tree, then any other top-level trees (a workflow's onExit handler).
   std::vector<Row> Build() {
     for (size_t i = 0; i < nodes_.size(); ++i) {
-      if (i == 0 || (index_.parent[i] < 0 && nodes_[i].boundary_id.empty())) {
+      if (i == 0 || (index_.Parent(i) < 0 && nodes_[i].boundary_id.empty())) {
         Visit(static_cast<int>(i), " ", " ");
       }
     }
@@ -294,9 +300,8 @@ class TreeBuilder {
   // Children of node `i` that it shows directly (step groups belong to their steps node).
   std::vector<int> Children(int i) const {
     std::vector<int> kids;
-    for (const std::string& id : nodes_[i].children) {
-      int j = index_.Find(id);
-      if (j >= 0 && j != i && nodes_[j].type != NodeType::kStepGroup) kids.push_back(j);
+    for (int j : index_.Children(i)) {
+      if (nodes_[j].type != NodeType::kStepGroup) kids.push_back(j);
     }
     return kids;
   }
@@ -308,18 +313,22 @@ class TreeBuilder {
     std::vector<int> picked;
     auto keep = [&](int j) {
       return type ? nodes_[j].type == *type
-                  : nodes_[j].type != NodeType::kStepGroup && !grouped_[j];
+                  : nodes_[j].type != NodeType::kStepGroup && !InGroupOrRetry(j);
     };
     auto it = by_boundary_.find(nodes_[i].id);
     if (it != by_boundary_.end()) {
       std::copy_if(it->second.begin(), it->second.end(), std::back_inserter(picked), keep);
     }
     if (!picked.empty()) return picked;
-    for (const std::string& id : nodes_[i].children) {
-      int j = index_.Find(id);
-      if (j >= 0 && j != i && keep(j)) picked.push_back(j);
-    }
+    std::span<const int> kids = index_.Children(i);
+    std::copy_if(kids.begin(), kids.end(), std::back_inserter(picked), keep);
     return picked;
+  }
+
+  // A fan-out item of a DAG task or a retry attempt: shown under its task group or retry node.
+  bool InGroupOrRetry(int j) const {
+    int p = index_.Parent(j);
+    return p >= 0 && (nodes_[p].type == NodeType::kTaskGroup || nodes_[p].type == NodeType::kRetry);
   }
 
   // Keeps every node, except that a fan-out (items sharing `fanout`) longer than kElideAbove
@@ -361,7 +370,6 @@ class TreeBuilder {
   const std::vector<Node>& nodes_;
   Micros now_;
   NodeIndex index_;
-  std::vector<bool> grouped_;  // a child of a task group or retry node
   std::vector<bool> visited_;
   std::unordered_map<std::string_view, std::vector<int>> by_boundary_;
   std::vector<Row> rows_;
@@ -426,9 +434,11 @@ struct Group {
   PhaseCounts counts{};
 };
 
-// Fan-out groups over all workflows: items sharing `fanout` under one parent. Retry attempts and
-// DAG dependents (children of retry and Pod nodes) are not items.
+// Fan-out groups over all workflows (`indexes[i]` indexes `workflows[i]`): nodes sharing `fanout`
+// under one parent. Children of retry nodes (attempts) and of Pod nodes (DAG dependents, as Argo
+// links them) are not items.
 std::vector<Group> CollectGroups(const std::vector<const WorkflowStatus*>& workflows,
+                                 const std::vector<NodeIndex>& indexes,
                                  const WorkflowsByName& by_name, Micros now) {
   struct KeyHash {
     size_t operator()(const std::pair<int, std::string_view>& key) const {
@@ -436,13 +446,14 @@ std::vector<Group> CollectGroups(const std::vector<const WorkflowStatus*>& workf
     }
   };
   std::vector<Group> groups;
-  for (const WorkflowStatus* w : workflows) {
-    NodeIndex index(*w);
+  for (size_t wi = 0; wi < workflows.size(); ++wi) {
+    const WorkflowStatus* w = workflows[wi];
+    const NodeIndex& index = indexes[wi];
     std::unordered_map<std::pair<int, std::string_view>, size_t, KeyHash> group_of;
     for (size_t i = 0; i < w->nodes.size(); ++i) {
       const Node& n = w->nodes[i];
-      int p = index.parent[i];
       if (n.fanout.empty()) continue;
+      int p = index.Parent(static_cast<int>(i));
       if (p >= 0 && (w->nodes[p].type == NodeType::kRetry || w->nodes[p].type == NodeType::kPod)) {
         continue;
       }
@@ -464,14 +475,21 @@ WorkflowsByName IndexByName(const std::vector<const WorkflowStatus*>& workflows)
   return by_name;
 }
 
+std::vector<NodeIndex> IndexNodes(const std::vector<const WorkflowStatus*>& workflows) {
+  std::vector<NodeIndex> indexes;
+  indexes.reserve(workflows.size());
+  for (const WorkflowStatus* w : workflows) indexes.emplace_back(*w);
+  return indexes;
+}
+
 size_t Count(const PhaseCounts& counts, std::initializer_list<Phase> phases) {
   size_t sum = 0;
   for (Phase p : phases) sum += counts[static_cast<size_t>(p)];
   return sum;
 }
 
-// Indices of at most `max` groups, largest first among equals kept in order; `prefer` ranks
-// groups ahead of others. Returned in the groups' own order.
+// Indices of at most `max` groups: those marked in `prefer` first, then the largest; returned in
+// the groups' own order.
 std::vector<size_t> PickGroups(const std::vector<Group>& groups, size_t max,
                                const std::vector<bool>& prefer) {
   std::vector<size_t> order(groups.size());
@@ -555,7 +573,8 @@ std::string RenderSummary(const std::vector<const engine::WorkflowStatus*>& work
   if (workflows.empty()) return "";
   const WorkflowStatus& run = *workflows[0];
   WorkflowsByName by_name = IndexByName(workflows);
-  std::vector<Group> groups = CollectGroups(workflows, by_name, now);
+  std::vector<NodeIndex> indexes = IndexNodes(workflows);
+  std::vector<Group> groups = CollectGroups(workflows, indexes, by_name, now);
   std::string out;
 
   std::vector<bool> has_failures(groups.size());
@@ -595,12 +614,12 @@ std::string RenderSummary(const std::vector<const engine::WorkflowStatus*>& work
   }
 
   // Failures of the run outside its fan-outs (a retried task counts once, as its retry node).
-  NodeIndex run_index(run);
+  const NodeIndex& run_index = indexes[0];
   std::string others;
   size_t other_failed = 0;
   for (size_t i = 0; i < run.nodes.size(); ++i) {
     const Node& n = run.nodes[i];
-    int p = run_index.parent[i];
+    int p = run_index.Parent(static_cast<int>(i));
     if ((n.type != NodeType::kPod && n.type != NodeType::kRetry) || !n.fanout.empty() ||
         !engine::IsFailedOrError(n.phase) || (p >= 0 && run.nodes[p].type == NodeType::kRetry)) {
       continue;
@@ -632,16 +651,20 @@ std::string RenderSummary(const std::vector<const engine::WorkflowStatus*>& work
       if (item.duration > 0) tasks.push_back(item);
     }
   }
+  std::vector<size_t> order(tasks.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   size_t slowest = std::min(kSlowest, tasks.size());
-  std::partial_sort(tasks.begin(), tasks.begin() + slowest, tasks.end(),
-                    [](const Item& a, const Item& b) { return a.duration > b.duration; });
+  std::partial_sort(order.begin(), order.begin() + slowest, order.end(), [&](size_t a, size_t b) {
+    return tasks[a].duration != tasks[b].duration ? tasks[a].duration > tasks[b].duration : a < b;
+  });
   if (slowest > 0) {
     out += "Slowest:\n";
     for (size_t i = 0; i < slowest; ++i) {
-      std::string line = "  " + FormatDuration(tasks[i].duration);
+      const Item& task = tasks[order[i]];
+      std::string line = "  " + FormatDuration(task.duration);
       Pad(line, line.size(), 10);
-      line += ItemName(tasks[i]);
-      if (!tasks[i].spoke.empty()) line += "  " + std::string(tasks[i].spoke);
+      line += ItemName(task);
+      if (!task.spoke.empty()) line += "  " + std::string(task.spoke);
       out += line + '\n';
     }
   }
@@ -649,7 +672,7 @@ std::string RenderSummary(const std::vector<const engine::WorkflowStatus*>& work
   Micros wall = WorkflowDuration(run, now);
   out += "Time: wall " + FormatDuration(wall) + ", tasks " + FormatDuration(task_sum) + " in sum";
   if (wall > 0 && task_sum > 0) {
-    char speedup[32];
+    char speedup[64];
     std::snprintf(speedup, sizeof speedup, ": %.1fx parallel speed-up",
                   static_cast<double>(task_sum) / static_cast<double>(wall));
     out += speedup;
@@ -681,7 +704,8 @@ std::string RenderProgress(const std::vector<const engine::WorkflowStatus*>& wor
   }
   out += '\n';
 
-  std::vector<Group> groups = CollectGroups(workflows, IndexByName(workflows), now);
+  std::vector<Group> groups =
+      CollectGroups(workflows, IndexNodes(workflows), IndexByName(workflows), now);
   std::vector<bool> unfinished(groups.size());
   for (size_t i = 0; i < groups.size(); ++i) {
     unfinished[i] = Count(groups[i].counts, {Phase::kPending, Phase::kRunning}) > 0;
@@ -697,9 +721,10 @@ std::string RenderProgress(const std::vector<const engine::WorkflowStatus*>& wor
     size_t failed = Count(g.counts, {Phase::kFailed, Phase::kError});
     size_t done = total - Count(g.counts, {Phase::kPending, Phase::kRunning});
     std::string count = "  " + std::to_string(done) + "/" + std::to_string(total);
-    std::string failures = failed > 0 ? "  ✖" + std::to_string(failed) : "";
-    // label, "  [", bar, "]", count, failures
-    int fixed = static_cast<int>(label_width + 3 + 1 + count.size() + DisplayWidth(failures));
+    std::string failures = failed > 0 ? "✖" + std::to_string(failed) : "";
+    // label, "  [", bar, "]", count, "  " failures
+    int fixed = static_cast<int>(label_width + 3 + 1 + count.size() +
+                                 (failed > 0 ? 2 + DisplayWidth(failures) : 0));
     size_t bar = static_cast<size_t>(std::clamp(width - fixed, 10, 60));
     size_t filled = total == 0 ? 0 : done * bar / total;
     std::string label = Truncate(g.label, kMaxLabel);
@@ -707,7 +732,7 @@ std::string RenderProgress(const std::vector<const engine::WorkflowStatus*>& wor
     Pad(line, DisplayWidth(label), label_width);
     line += "  [" + Paint(std::string(filled, '#'), failed > 0 ? "33" : "32", color) +
             std::string(bar - filled, '-') + "]" + count;
-    if (failed > 0) line += Paint(failures, "31", color);
+    if (failed > 0) line += "  " + Paint(failures, "31", color);
     out += line + '\n';
   }
   if (groups.size() > shown.size()) {

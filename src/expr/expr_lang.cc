@@ -616,6 +616,7 @@ class Evaluator {
   bool unresolved() const { return unresolved_; }
 
   Result<Json> Eval(const Node& n) {
+    if (!Charge(1)) return Fault("expression does too much work", n.pos);
     switch (n.kind) {
       case Node::Kind::kLiteral:
         return n.value;
@@ -697,6 +698,18 @@ class Evaluator {
   Error Fault(const std::string& message, size_t pos) const {
     return InvalidArgument(DescribeError("cannot evaluate expression", src_, message, pos));
   }
+  // Counts work against kMaxWork; false once the budget is spent.
+  bool Charge(size_t units) {
+    work_ += units;
+    return work_ <= kMaxWork;
+  }
+
+  // Work units for a value just built: one per element, one per 16 bytes of text.
+  static size_t Cost(const Json& v) {
+    if (v.is_string()) return v.get_ref<const std::string&>().size() / 16;
+    return v.is_structured() ? v.size() : 0;
+  }
+
   Error TypeError(const std::string& op, const Json& v, size_t pos) const {
     return Fault("invalid operation: " + op + " " + TypeName(v) + " '" + Excerpt(Text(v), 32) + "'",
                  pos);
@@ -823,6 +836,7 @@ class Evaluator {
     auto result = CallFunction(n.name, args);
     if (!result) return Fault("unknown function '" + n.name + "'", n.pos);
     if (!result->ok()) return Fault(result->error().message, n.pos);
+    if (!Charge(Cost(**result))) return Fault("expression does too much work", n.pos);
     return std::move(**result);
   }
 
@@ -949,9 +963,16 @@ class Evaluator {
       if (*y >= *x && static_cast<double>(*y) - static_cast<double>(*x) >= kMaxGeneratedItems) {
         return Fault("range too large", n.pos);
       }
+      if (*y >= *x && !Charge(static_cast<size_t>(*y - *x))) {
+        return Fault("expression does too much work", n.pos);
+      }
       Json list = Json::array();
       for (int64_t i = *x; i <= *y; ++i) list.push_back(i);
       return list;
+    }
+    if (op == "+" && (a.is_string() || a.is_array()) && a.type() == b.type() &&
+        !Charge(Cost(a) + Cost(b))) {
+      return Fault("expression does too much work", n.pos);
     }
     if (op == "+" && a.is_string() && b.is_string()) {
       return Json(a.get_ref<const std::string&>() + b.get_ref<const std::string&>());
@@ -1000,6 +1021,7 @@ class Evaluator {
   const Scope& scope_;
   std::vector<Frame> frames_;
   bool unresolved_ = false;
+  size_t work_ = 0;
 };
 
 // Go prints whole floats without a fraction ("3", not "3.0"); so does Argo's output.

@@ -21,6 +21,9 @@ inline constexpr int kMaxTreeDepth = 1000;
 inline constexpr int kMaxJsonDepth = 512;
 // Most elements a generated list (ranges, sequences) may have.
 inline constexpr int64_t kMaxGeneratedItems = 1000000;
+// Most work (evaluation steps, selected JSON nodes, loop iterations) one call may do, so that
+// no input can make a call run for minutes or exhaust memory.
+inline constexpr size_t kMaxWork = 5000000;
 
 // Parses JSON text; nullopt when it is not JSON or nests deeper than kMaxJsonDepth.
 std::optional<Json> ParseJson(std::string_view text);

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <string>
+#include <unordered_set>
 
 #include "expr/expr.h"
 
@@ -83,10 +84,13 @@ bool Compare(const Json& a, std::string_view op, const Json& b) {
   return cmp >= 0;
 }
 
-void CollectDescendants(const Json* node, std::vector<const Json*>* out) {
+// Appends `node` and everything below it, each node once even when `..` is repeated.
+void CollectDescendants(const Json* node, std::vector<const Json*>* out,
+                        std::unordered_set<const Json*>* seen) {
+  if (!seen->insert(node).second) return;
   out->push_back(node);
   if (node->is_structured()) {
-    for (const Json& child : *node) CollectDescendants(&child, out);
+    for (const Json& child : *node) CollectDescendants(&child, out, seen);
   }
 }
 
@@ -110,6 +114,7 @@ class PathWalker {
     }
     bool after_descent = false;
     while (true) {
+      if (nodes.size() > kMaxWork) return Fault("path selects too many nodes");
       SkipSpaces();
       if (pos_ >= path_.size()) break;
       char c = path_[pos_];
@@ -125,7 +130,8 @@ class PathWalker {
       if (Peek() == '.') {
         ++pos_;
         std::vector<const Json*> all;
-        for (const Json* n : nodes) CollectDescendants(n, &all);
+        std::unordered_set<const Json*> seen;
+        for (const Json* n : nodes) CollectDescendants(n, &all, &seen);
         nodes = std::move(all);
         *definite = false;
         after_descent = true;
@@ -233,6 +239,7 @@ class PathWalker {
         if (Peek() != '\'' && Peek() != '"') return Fault("expected a quoted name");
       }
       if (names.size() > 1) *definite = false;
+      if (names.size() * nodes.size() > kMaxWork) return Fault("path selects too many nodes");
       auto fields = Fields(nodes, names, lenient, at);
       if (!fields.ok()) return fields.error();
       out = std::move(fields.value());
@@ -271,6 +278,7 @@ class PathWalker {
           int64_t i = *start < 0 ? *start + size : *start;
           if (i >= 0 && i < size) out.push_back(&(*n)[static_cast<size_t>(i)]);
         }
+        if (out.size() > kMaxWork) return Fault("path selects too many nodes");
         continue;
       }
       ++pos_;
@@ -296,6 +304,7 @@ class PathWalker {
         int64_t e = end ? clamp(*end) : size;
         for (int64_t i = b; i < e; i += step) out.push_back(&(*n)[static_cast<size_t>(i)]);
       }
+      if (out.size() > kMaxWork) return Fault("path selects too many nodes");
       SkipSpaces();
     } while (Peek() == ',');
     if (out.empty() && !nodes.empty() && *definite && !lenient && !missing_ok_) {
@@ -445,9 +454,14 @@ Result<std::vector<TemplatePart>> ParseTemplate(std::string_view tmpl) {
   return top;
 }
 
+// `work` counts parts rendered, against kMaxWork; the output may grow to 64 MiB.
 Status Render(const std::vector<TemplatePart>& parts, const Json& root, const Json& current,
-              std::string* out) {
+              std::string* out, size_t* work) {
+  constexpr size_t kMaxOutput = 64 << 20;
   for (const TemplatePart& part : parts) {
+    if (++*work > kMaxWork || out->size() > kMaxOutput) {
+      return Fail(InvalidArgument("JSONPath template produces too much output"));
+    }
     if (part.kind == TemplatePart::Kind::kText) {
       *out += part.text;
       continue;
@@ -455,6 +469,7 @@ Status Render(const std::vector<TemplatePart>& parts, const Json& root, const Js
     bool definite;
     auto nodes = SelectPath(root, current, part.text, &definite);
     if (!nodes.ok()) return nodes.error();
+    *work += nodes->size();
     if (part.kind == TemplatePart::Kind::kPath) {
       for (size_t k = 0; k < nodes->size(); ++k) {
         if (k > 0) *out += ' ';
@@ -465,9 +480,9 @@ Status Render(const std::vector<TemplatePart>& parts, const Json& root, const Js
     for (const Json* node : *nodes) {
       if (node->is_array()) {
         for (const Json& item : *node) {
-          if (Status s = Render(part.body, root, item, out); !s.ok()) return s;
+          if (Status s = Render(part.body, root, item, out, work); !s.ok()) return s;
         }
-      } else if (Status s = Render(part.body, root, *node, out); !s.ok()) {
+      } else if (Status s = Render(part.body, root, *node, out, work); !s.ok()) {
         return s;
       }
     }
@@ -514,7 +529,10 @@ Result<std::string> JsonPath(std::string_view json_document, std::string_view pa
   auto parts = internal::ParseTemplate(path);
   if (!parts.ok()) return parts.error();
   std::string out;
-  if (Status s = internal::Render(*parts, *document, *document, &out); !s.ok()) return s.error();
+  size_t work = 0;
+  if (Status s = internal::Render(*parts, *document, *document, &out, &work); !s.ok()) {
+    return s.error();
+  }
   return out;
 }
 

@@ -344,7 +344,7 @@ bool LiteralBlockIsExact(std::string_view s) {
 
 void EmitString(YAML::Emitter& out, const std::string& s, bool allow_literal) {
   if (allow_literal && s.find('\n') != std::string::npos && LiteralBlockIsExact(s)) {
-    out << YAML::Literal << s;
+    out << YAML::Literal << s.substr(0, s.size() - 1);  // clip chomping adds the newline back
   } else if (ReadsAsNonString(s)) {
     out << YAML::DoubleQuoted << s;
   } else {

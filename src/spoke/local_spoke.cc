@@ -31,6 +31,25 @@ bool OnPath(const std::string& cmd) {
   return false;
 }
 
+// The last non-empty line of a task's log, to say why it failed.
+std::string LastLogLine(const std::string& path) {
+  FILE* f = fopen(path.c_str(), "rb");
+  if (!f) return "";
+  char buf[4096];
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f);
+  long start = size > static_cast<long>(sizeof buf) ? size - static_cast<long>(sizeof buf) : 0;
+  fseek(f, start, SEEK_SET);
+  size_t n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  std::string text(buf, n);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  size_t nl = text.rfind('\n');
+  std::string line = nl == std::string::npos ? text : text.substr(nl + 1);
+  if (line.size() > 200) line = line.substr(0, 197) + "...";
+  return line;
+}
+
 }  // namespace
 
 ImageMap ImageMap::WithDefaults() {
@@ -185,6 +204,10 @@ void LocalSpoke::Work() {
     result.exit_code = r.exit_code;
     result.stdout_text = std::move(r.stdout_text);
     result.message = std::move(r.message);
+    if (r.started && r.exit_code != 0 && !r.timed_out && !spec->log_path.empty()) {
+      std::string why = LastLogLine(spec->log_path);
+      if (!why.empty()) result.message += ": " + why;
+    }
     result.files = std::move(r.files);
     result.timed_out = r.timed_out;
     result.started_at = r.started_us;

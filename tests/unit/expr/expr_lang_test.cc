@@ -132,7 +132,7 @@ TEST(Expr, StringOperators) {
   EXPECT_EQ(Eval("inputs.parameters.name contains 'Spo'"), "true");
   EXPECT_EQ(Eval("'abc' startsWith 'ab' && 'abc' endsWith 'bc'"), "true");
   EXPECT_EQ(Eval("'run-42' matches 'run-\\d+$'"), "true");
-  EXPECT_EQ(Eval("'run-42' matches 'run-\\\\d'"), "false");  // escaped backslash
+  EXPECT_EQ(Eval("'run-42' matches 'run-\\\\d'"), "true");  // Go-style escaped backslash
 }
 
 TEST(Expr, TernaryAndRange) {

@@ -113,6 +113,27 @@ TEST(Robustness, DeeplyNestedJsonIsRejectedNotCrashed) {
   EXPECT_FALSE(EvaluateExpr("fromJSON('" + deep + "')", kScope).ok());
 }
 
+TEST(Robustness, ExpensiveExpressionsAreStopped) {
+  auto result = EvaluateExpr("map(1..1000000, {1..1000000})", kScope);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message.find("too much work"), std::string::npos);
+  EXPECT_FALSE(EvaluateExpr("map(1..100, {repeat('ab', 5000000)})", kScope).ok());
+}
+
+TEST(Robustness, ExplodingJsonPathsAreStopped) {
+  std::string doc = "[" + std::string(400, '[') + std::string(400, ']');
+  for (int i = 0; i < 1000; ++i) doc += ",[1]";
+  doc += "]";
+  std::string loops;
+  for (int i = 0; i < 4; ++i) loops += "{range ..*}";
+  for (int i = 0; i < 4; ++i) loops += "{end}";
+  EXPECT_FALSE(JsonPath(doc, loops).ok());
+  std::string unions = "{";
+  for (int i = 0; i < 12; ++i) unions += "[0,0,0,0,0,0,0,0,0,0]";
+  EXPECT_FALSE(JsonPath("[[[[[[[[[[[[1]]]]]]]]]]]]", unions + "}").ok());
+  EXPECT_TRUE(JsonPath(doc, "{..[0]..[0]..[0]..[0]..[0]..[0]}").ok());
+}
+
 TEST(Robustness, CatastrophicRegexesFinish) {
   EXPECT_TRUE(EvaluateWhen("'" + std::string(100000, 'a') + "b' =~ '(a|b)*c'").ok());
   EXPECT_TRUE(EvaluateWhen("'" + std::string(30, 'a') + "' =~ '^(a+)+$'").ok());
