@@ -41,6 +41,7 @@ struct Hub::Impl final : spoke::SpokeListener {
   spec::Catalog catalog;
   engine::Engine engine;
   std::string log_root;
+  std::string sandbox_root;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -75,12 +76,22 @@ struct Hub::Impl final : spoke::SpokeListener {
     std::error_code ec;
     std::filesystem::create_directories(log_root, ec);
     std::filesystem::create_directories(work_root, ec);
+    // A slot sandbox mounts a private /tmp over the whole thread's view, so the spoke's own
+    // files (work, logs) must live outside /tmp; otherwise each task gets its own namespace.
+    if (std::filesystem::weakly_canonical(options.data_dir, ec).string().rfind("/tmp/", 0) != 0) {
+      sandbox_root = options.data_dir + "/slots";
+    } else if (options.local_spokes > 0) {
+      LogWarn("data directory " + options.data_dir +
+              " is under /tmp: every task needs a mount "
+              "namespace of its own for its private /tmp, which is slow; choose one elsewhere");
+    }
     for (int i = 0; i < options.local_spokes; ++i) {
       spoke::SpokeOptions so;
       so.name = "local-" + std::to_string(i + 1);
       so.slots = options.slots_per_spoke;
       so.work_root = work_root;
       so.log_root = log_root;
+      so.sandbox_root = sandbox_root;
       so.images = options.images;
       local.push_back(std::make_unique<spoke::LocalSpoke>(std::move(so), this));
       spokes.push_back({local.back().get(), options.slots_per_spoke});

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/clock.h"
+#include "exec/sandbox.h"
 
 namespace hubspoke::spoke {
 namespace {
@@ -139,7 +140,7 @@ LocalSpoke::LocalSpoke(SpokeOptions options, SpokeListener* listener)
     : options_(std::move(options)),
       listener_(listener),
       runner_(exec::RunnerOptions{options_.work_root, false}) {
-  for (int i = 0; i < options_.slots; ++i) workers_.emplace_back([this] { Work(); });
+  for (int i = 0; i < options_.slots; ++i) workers_.emplace_back([this, i] { Work(i); });
 }
 
 LocalSpoke::~LocalSpoke() {
@@ -172,8 +173,14 @@ void LocalSpoke::Cancel(const std::string& attempt_id) {
   runner_.Cancel(attempt_id);
 }
 
-void LocalSpoke::Work() {
+void LocalSpoke::Work(int slot) {
   SystemClock clock;
+  std::unique_ptr<exec::ThreadSandbox> sandbox;
+  if (!options_.sandbox_root.empty()) {
+    auto entered = exec::ThreadSandbox::Enter(options_.sandbox_root + "/" + options_.name + "-" +
+                                              std::to_string(slot));
+    if (entered.ok()) sandbox = std::move(*entered);
+  }
   for (;;) {
     engine::Task task;
     {
@@ -199,7 +206,9 @@ void LocalSpoke::Work() {
       std::filesystem::create_directories(std::filesystem::path(spec->log_path).parent_path(), ec);
     }
     listener_->OnTaskStarted(task.attempt_id, options_.name, clock.Now());
+    if (sandbox) spec->private_tmp = false;  // this thread's /tmp is private already
     exec::ExecResult r = runner_.Run(*spec);
+    if (sandbox) sandbox->Clear();
     result.started = r.started;
     result.exit_code = r.exit_code;
     result.stdout_text = std::move(r.stdout_text);

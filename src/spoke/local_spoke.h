@@ -51,6 +51,9 @@ struct SpokeOptions {
   std::map<std::string, std::string> labels;
   std::string work_root;  // attempt directories
   std::string log_root;   // <log_root>/<workflow>/<node id>.log
+  // Each slot thread gets a private /tmp once (exec::ThreadSandbox) below this directory, so
+  // tasks need no mount namespace of their own; "" = a namespace per task.
+  std::string sandbox_root;
   ImageMap images;
 };
 
@@ -70,7 +73,7 @@ class LocalSpoke {
   void Cancel(const std::string& attempt_id);
 
  private:
-  void Work();
+  void Work(int slot);
 
   SpokeOptions options_;
   SpokeListener* listener_;
