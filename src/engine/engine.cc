@@ -243,7 +243,6 @@ struct Engine::Impl {
         auto [run, n] = completed.front();
         completed.pop_front();
         int parent = run->ext[n].parent;
-        ReleaseLimiter(*run, n);
         if (parent == kNoParent) {
           MainDone(*run);
         } else if (parent == kExitHandlerParent) {
@@ -251,6 +250,8 @@ struct Engine::Impl {
         } else {
           ChildDone(*run, parent, n);
         }
+        // After the parent heard of it, so a failure stops deferred siblings under failFast.
+        ReleaseLimiter(*run, n);
       }
       while (!finished_runs.empty()) {
         Run* child = finished_runs.back();
@@ -870,9 +871,7 @@ struct Engine::Impl {
       StartRequest s = std::move(l.deferred.front());
       l.deferred.pop_front();
       if (run.stopping || StopsScheduling(run, limiter)) {
-        // Never started: the container must still hear that it will not come.
-        run.ext[s.container].pending--;
-        if (run.ext[s.container].pending == 0) MaybeFinishContainer(run, s.container);
+        DropRequest(run, s);
         continue;
       }
       StartRequested(run, limiter, s);
@@ -886,10 +885,19 @@ struct Engine::Impl {
     return fail_fast && l.child_failed;
   }
 
-  void MaybeFinishContainer(Run& run, int container) {
-    const Node& c = run.st.nodes[container];
-    if (c.type == NodeType::kStepGroup || c.type == NodeType::kTaskGroup)
-      FinishGroup(run, container);
+  // A deferred request that will never start: its container must still hear that it will not come.
+  void DropRequest(Run& run, const StartRequest& s) {
+    NodeExt& c = run.ext[s.container];
+    if (c.dag) {  // a plain DAG task: back to waiting, never started
+      DagState& d = *c.dag;
+      int t = d.index.at(s.step->name);
+      d.state[t] = DagState::kWaiting;
+      d.node[t] = -1;
+      d.unfinished--;
+      CheckDagDone(run, s.container);
+      return;
+    }
+    if (--c.pending == 0) FinishGroup(run, s.container);
   }
 
   // Evaluates `when`, resolves arguments, and executes the step's template.
@@ -1256,12 +1264,12 @@ struct Engine::Impl {
     return s;
   }
 
-  // Starts or omits the waiting tasks among `candidates` whose dependencies are all resolved.
+  // Starts or omits the waiting tasks among `candidates` whose dependencies are all resolved, in
+  // order (tasks start in the order they are declared).
   void ScheduleDag(Run& run, int n, std::vector<int> candidates) {
     DagState& d = *run.ext[n].dag;
-    while (!candidates.empty()) {
-      int t = candidates.back();
-      candidates.pop_back();
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      int t = candidates[i];
       if (d.state[t] != DagState::kWaiting) continue;
       bool resolved = true;
       for (int dep : d.deps[t]) {
@@ -1866,14 +1874,24 @@ Status Engine::Stop(const std::string& workflow, const std::string& message) {
   for (auto& [attempt, where] : impl_->attempts) {
     if (where.first == run) impl_->effects.cancel.push_back(attempt);
   }
+  int freed_slots = 0;
   for (size_t n = 0; n < run->st.nodes.size(); ++n) {
     Node& node = run->st.nodes[n];
     if (IsCompleted(node.phase)) continue;
     if (node.type == NodeType::kPod || node.type == NodeType::kSuspend) {
-      if (!run->ext[n].attempt_id.empty()) impl_->attempts.erase(run->ext[n].attempt_id);
+      const std::string& attempt = run->ext[n].attempt_id;
+      if (impl_->attempts.erase(attempt) > 0) {
+        if (run->ext[n].in_pod_queue)
+          impl_->pending_tasks.erase(attempt);
+        else
+          freed_slots++;
+      }
       impl_->FinishNode(*run, static_cast<int>(n), Phase::kFailed, message);
     }
   }
+  // Once every stopped node is completed, so the queue only hands slots to later pods (exit
+  // handlers).
+  while (freed_slots-- > 0) impl_->PodSlotFreed(*run);
   impl_->Drain();
   return {};
 }

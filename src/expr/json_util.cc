@@ -136,6 +136,8 @@ std::optional<int64_t> Int64Of(const Json& value) {
 
 std::string Excerpt(std::string_view text, size_t max) {
   if (text.size() <= max) return std::string(text);
+  // Cut at a code point boundary so the excerpt stays valid UTF-8 when the text was.
+  while (max > 0 && (static_cast<unsigned char>(text[max]) & 0xC0) == 0x80) --max;
   return std::string(text.substr(0, max)) + "...";
 }
 

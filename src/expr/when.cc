@@ -62,7 +62,7 @@ class WhenEvaluator {
  private:
   Error Fault(const std::string& message, std::optional<size_t> pos = std::nullopt) const {
     return InvalidArgument(
-        DescribeError("invalid 'when' expression", src_, message, pos.value_or(Peek().pos)));
+        DescribeError("invalid 'when' expression", src_, message, pos ? *pos : Peek().pos));
   }
 
   static std::string Describe(const Token& t) {

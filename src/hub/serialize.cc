@@ -14,8 +14,11 @@
 namespace hubspoke::hub {
 namespace {
 
-// Insertion-ordered, so fields come out in Argo's order and status.nodes in creation order.
-using Json = nlohmann::ordered_json;
+// Output is built insertion-ordered, so fields come out in Argo's order. Input is parsed into
+// sorted maps: nlohmann's ordered map finds keys by linear search, which would make reading 100,000
+// nodes quadratic; the order of status.nodes is recorded while parsing instead.
+using OutJson = nlohmann::ordered_json;
+using Json = nlohmann::json;
 
 constexpr std::string_view kApiVersion = "argoproj.io/v1alpha1";
 
@@ -28,18 +31,20 @@ const Json& Member(const Json& j, const char* key) {
 }
 
 // Invalid UTF-8 (a task's stdout may hold any bytes) becomes U+FFFD instead of an exception.
-std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string Dump(const OutJson& j) {
+  return j.dump(-1, ' ', false, OutJson::error_handler_t::replace);
+}
 
-void SetIfNotEmpty(Json& j, const char* key, const std::string& value) {
+void SetIfNotEmpty(OutJson& j, const char* key, const std::string& value) {
   if (!value.empty()) j[key] = value;
 }
 
-void SetTime(Json& j, const char* key, Micros t) {
+void SetTime(OutJson& j, const char* key, Micros t) {
   if (t > 0) j[key] = FormatRfc3339(t);
 }
 
-Json ParamsToJson(const std::vector<engine::Param>& params) {
-  Json array = Json::array();
+OutJson ParamsToJson(const std::vector<engine::Param>& params) {
+  OutJson array = OutJson::array();
   for (const engine::Param& p : params) array.push_back({{"name", p.name}, {"value", p.value}});
   return array;
 }
@@ -109,8 +114,8 @@ Result<engine::Phase> ReadPhase(const Json& object) {
   return *phase;
 }
 
-Json NodeObject(const engine::Node& n) {
-  Json j;
+OutJson NodeObject(const engine::Node& n) {
+  OutJson j;
   j["id"] = n.id;
   j["name"] = n.name;
   SetIfNotEmpty(j, "displayName", n.display_name);
@@ -125,14 +130,14 @@ Json NodeObject(const engine::Node& n) {
     j["progress"] = n.phase == engine::Phase::kSucceeded ? "1/1" : "0/1";
   }
   if (!n.inputs.empty()) j["inputs"] = {{"parameters", ParamsToJson(n.inputs)}};
-  Json outputs = Json::object();
+  OutJson outputs = OutJson::object();
   if (n.result) outputs["result"] = *n.result;
   if (n.exit_code) outputs["exitCode"] = std::to_string(*n.exit_code);  // a string, as in Argo
   if (!n.outputs.empty()) outputs["parameters"] = ParamsToJson(n.outputs);
   if (!outputs.empty()) j["outputs"] = std::move(outputs);
   if (!n.children.empty()) j["children"] = n.children;
   SetIfNotEmpty(j, "hostNodeName", n.host_node_name);
-  Json extra = Json::object();
+  OutJson extra = OutJson::object();
   SetIfNotEmpty(extra, "fanout", n.fanout);
   if (n.item_index >= 0) extra["itemIndex"] = n.item_index;
   SetIfNotEmpty(extra, "childWorkflow", n.child_workflow);
@@ -193,18 +198,18 @@ Result<engine::Node> NodeFromObject(const Json& j) {
 }
 
 // The manifest's spec with spec.arguments.parameters carrying the effective values.
-Json SpecObject(const spec::Workflow& manifest, const std::vector<engine::Param>& effective) {
-  Json document = Json::parse(manifest.source_json, nullptr, /*allow_exceptions=*/false);
-  Json spec = document.is_object() && document.contains("spec") && document["spec"].is_object()
-                  ? document["spec"]
-                  : Json::object();
+OutJson SpecObject(const spec::Workflow& manifest, const std::vector<engine::Param>& effective) {
+  OutJson document = OutJson::parse(manifest.source_json, nullptr, /*allow_exceptions=*/false);
+  OutJson spec = document.is_object() && document.contains("spec") && document["spec"].is_object()
+                     ? document["spec"]
+                     : OutJson::object();
   if (effective.empty()) return spec;
-  Json& arguments = spec["arguments"];
-  if (!arguments.is_object()) arguments = Json::object();
-  Json& params = arguments["parameters"];
-  if (!params.is_array()) params = Json::array();
+  OutJson& arguments = spec["arguments"];
+  if (!arguments.is_object()) arguments = OutJson::object();
+  OutJson& params = arguments["parameters"];
+  if (!params.is_array()) params = OutJson::array();
   for (const engine::Param& p : effective) {
-    auto it = std::find_if(params.begin(), params.end(), [&](const Json& q) {
+    auto it = std::find_if(params.begin(), params.end(), [&](const OutJson& q) {
       return q.is_object() && q.value("name", "") == p.name;
     });
     if (it != params.end()) {
@@ -216,9 +221,53 @@ Json SpecObject(const spec::Workflow& manifest, const std::vector<engine::Param>
   return spec;
 }
 
-Json WorkflowObject(const spec::Workflow& manifest, const engine::WorkflowStatus& status,
-                    bool with_nodes) {
-  Json metadata;
+// Collects the keys of status.nodes in the order the text has them, without building values.
+// (nlohmann's parse callbacks would do it too, but they rescan the enclosing object after each
+// value, which is quadratic in the number of nodes.)
+class NodeKeyRecorder : public nlohmann::json_sax<Json> {
+ public:
+  std::vector<std::string> keys;
+
+  bool key(string_t& key) override {
+    if (depth_ == 1) top_key_ = key;
+    if (depth_ == 2) status_key_ = key;
+    if (depth_ == 3 && top_key_ == "status" && status_key_ == "nodes") keys.push_back(key);
+    return true;
+  }
+  bool start_object(std::size_t) override { return Enter(); }
+  bool end_object() override { return Leave(); }
+  bool start_array(std::size_t) override { return Enter(); }
+  bool end_array() override { return Leave(); }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool parse_error(std::size_t, const std::string&, const Json::exception&) override {
+    return false;
+  }
+
+ private:
+  bool Enter() {
+    ++depth_;
+    return true;
+  }
+  bool Leave() {
+    --depth_;
+    return true;
+  }
+
+  int depth_ = 0;  // open objects and arrays
+  std::string top_key_, status_key_;
+};
+
+// The Workflow object as text. status.nodes is written node by node: the ordered map would search
+// its keys linearly on every insert.
+std::string WorkflowText(const spec::Workflow& manifest, const engine::WorkflowStatus& status,
+                         bool with_nodes) {
+  OutJson metadata;
   metadata["name"] = status.name;
   SetIfNotEmpty(metadata, "generateName", manifest.metadata.generate_name);
   SetIfNotEmpty(metadata, "namespace", status.namespace_);
@@ -228,38 +277,52 @@ Json WorkflowObject(const spec::Workflow& manifest, const engine::WorkflowStatus
   }
   SetTime(metadata, "creationTimestamp", status.created_at);
   if (!status.parent.empty()) {
-    metadata["ownerReferences"] =
-        Json::array({{{"apiVersion", kApiVersion}, {"kind", "Workflow"}, {"name", status.parent}}});
+    metadata["ownerReferences"] = OutJson::array(
+        {{{"apiVersion", kApiVersion}, {"kind", "Workflow"}, {"name", status.parent}}});
   }
 
-  Json st;
+  OutJson st;
   st["phase"] = engine::PhaseName(status.phase);
   SetTime(st, "startedAt", status.started_at);
   SetTime(st, "finishedAt", status.finished_at);
   st["progress"] = WorkflowProgress(status);
   SetIfNotEmpty(st, "message", status.message);
-  if (with_nodes && !status.nodes.empty()) {
-    Json& nodes = st["nodes"];
-    for (const engine::Node& n : status.nodes) nodes[n.id] = NodeObject(n);
-  }
   if (!status.outputs.empty()) st["outputs"] = {{"parameters", ParamsToJson(status.outputs)}};
-  Json extra = Json::object();
+  OutJson extra = OutJson::object();
   SetIfNotEmpty(extra, "parentNode", status.parent_node);
   if (status.created_at > 0) extra["creationTimestamp"] = status.created_at;
   if (status.started_at > 0) extra["startedAt"] = status.started_at;
   if (status.finished_at > 0) extra["finishedAt"] = status.finished_at;
   if (!extra.empty()) st["hubspoke"] = std::move(extra);
 
-  Json j;
+  OutJson j;
   j["apiVersion"] = kApiVersion;
   j["kind"] = "Workflow";
   j["metadata"] = std::move(metadata);
   j["spec"] = SpecObject(manifest, status.parameters);
-  j["status"] = std::move(st);
-  return j;
+  std::string text = Dump(j);
+  text.back() = ',';  // reopen the top-level object for "status"
+  text += "\"status\":";
+  text += Dump(st);  // never "{}": it holds the phase
+  if (with_nodes && !status.nodes.empty()) {
+    text.back() = ',';
+    text += "\"nodes\":{";
+    for (const engine::Node& n : status.nodes) {
+      text += Dump(OutJson(n.id));
+      text += ':';
+      text += Dump(NodeObject(n));
+      text += ',';
+    }
+    text.back() = '}';
+    text += '}';
+  }
+  text += '}';
+  return text;
 }
 
+// `node_order`: the keys of status.nodes in the order the text has them.
 Result<engine::WorkflowStatus> WorkflowFromObject(const Json& j,
+                                                  const std::vector<std::string>& node_order,
                                                   const std::vector<std::string>& node_jsons) {
   if (!j.is_object()) return Fail(InvalidArgument("a workflow must be a JSON object"));
   engine::WorkflowStatus w;
@@ -294,8 +357,11 @@ Result<engine::WorkflowStatus> WorkflowFromObject(const Json& j,
   w.outputs = ParamsFromJson(Member(Member(st, "outputs"), "parameters"));
   w.parameters = ParamsFromJson(Member(Member(Member(j, "spec"), "arguments"), "parameters"));
 
-  for (const auto& [id, body] : Member(st, "nodes").items()) {
-    Result<engine::Node> node = NodeFromObject(body);
+  const Json& nodes = Member(st, "nodes");
+  for (const std::string& id : node_order) {
+    auto body = nodes.find(id);
+    if (body == nodes.end()) continue;  // in a status.nodes that a later one replaced
+    Result<engine::Node> node = NodeFromObject(*body);
     if (!node) return Fail(node.error());
     w.nodes.push_back(std::move(*node));
   }
@@ -392,13 +458,20 @@ void EmitYaml(YAML::Emitter& out, const Json& j) {
 
 std::string WorkflowToJson(const spec::Workflow& manifest, const engine::WorkflowStatus& status,
                            bool with_nodes) {
-  return Dump(WorkflowObject(manifest, status, with_nodes));
+  return WorkflowText(manifest, status, with_nodes);
 }
 
 Result<engine::WorkflowStatus> WorkflowStatusFromJson(std::string_view workflow_json,
                                                       const std::vector<std::string>& node_jsons) {
   try {
-    return WorkflowFromObject(Json::parse(workflow_json), node_jsons);
+    Json j = Json::parse(workflow_json);
+    std::vector<std::string> node_order;
+    if (Member(Member(j, "status"), "nodes").is_object()) {
+      NodeKeyRecorder recorder;
+      Json::sax_parse(workflow_json, &recorder);
+      node_order = std::move(recorder.keys);
+    }
+    return WorkflowFromObject(j, node_order, node_jsons);
   } catch (const Json::exception& e) {
     return Fail(InvalidArgument(std::string("bad workflow JSON: ") + e.what()));
   }

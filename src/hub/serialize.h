@@ -41,9 +41,9 @@ Result<engine::Node> NodeFromJson(std::string_view json);
 // Argo's progress: "succeeded Pod nodes/all Pod nodes", e.g. "3/5".
 std::string WorkflowProgress(const engine::WorkflowStatus& status);
 
-// Block-style YAML for `-o yaml`: same content as the JSON, strings that would read back as other
-// types quoted, multi-line strings as literal blocks where that is exact. Meant for JSON this file
-// produced; text that is not JSON gives "".
+// Block-style YAML for `-o yaml`: same content as the JSON with keys sorted (as kubectl and argo
+// print them), strings that would read back as other types quoted, multi-line strings as literal
+// blocks where that is exact. Meant for JSON this file produced; text that is not JSON gives "".
 std::string JsonToYaml(std::string_view json);
 
 }  // namespace hubspoke::hub

@@ -31,6 +31,18 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # for another reason must be fixed, not listed.
 SLOW = {
     # path in INDEX.tsv: reason
+    "forever.yaml": "loops `sleep 1s` 1000 times: runs ~17 minutes by design (no-test:duration)",
+    "colored-logs.yaml": "prints a line a second for 99 seconds (no-test:duration)",
+    "parallelism-nested-workflow.yaml":
+        "parallelism 1 serialises 4 groups of `sleep 30`: at least 120 s (no-test:duration)",
+    "parallelism-nested-dag.yaml":
+        "parallelism 2 over DAGs of `sleep 10` chains: at least 80 s (no-test:duration)",
+    "loops-param-result.yaml":
+        "11 parallel `sleep 20..30`: 30 s with a pod each, at least 70 s on 4 spokes "
+        "(no-test:duration)",
+    "synchronization-mutex-tmpl-level.yaml":
+        "mutexes serialise 5 x `sleep 20` and 5 x `sleep 50`: at least 250 s "
+        "(no-test:environment)",
 }
 
 # Rows whose host_runnable value selects them.
@@ -235,7 +247,8 @@ def combined_phase(docs):
 class Result:
     def __init__(self, path, status, expected, got, seconds, note, counted):
         self.path, self.status, self.expected, self.got = path, status, expected, got
-        self.seconds, self.note, self.counted = seconds, note, counted
+        self.seconds, self.counted = seconds, counted
+        self.note = " ".join((note or "").split())  # one line: messages may span several
 
 
 def plan(row, opts):
@@ -331,8 +344,9 @@ def lint_row(row, opts):
     cmd = [opts.hubspoke, "lint"] + req_files + [full]
     rc, out, err, timed_out, secs = run_process(cmd, opts.timeout, cwd=opts.corpus)
     lines = [l for l in (out + "\n" + err).splitlines() if l.strip()]
-    errors = [l for l in lines if re.search(r"\berror\b", l) and
-              not re.match(r"^\d+ errors?, ", l)]
+    # Diagnostics are `file:line:col: [severity:] message`; every one that is not a warning counts.
+    errors = [l for l in lines if re.match(r"^\S+:\d+:\d+: ", l) and
+              not re.match(r"^\S+:\d+:\d+: warning", l)]
     # Only the errors about this file (the requires are linted too, but judged on their own row).
     own = [l for l in errors if path in l or not any(r in l for r in req_files)]
     if timed_out:
@@ -376,7 +390,9 @@ def write_results(filename, results, opts, argv, totals_line):
         "",
         "- Command: `%s`" % cmd.strip(),
         "- Date: %s" % now,
-        "- Binary: `%s` (%s)" % (os.path.relpath(opts.hubspoke, REPO), ver or "?"),
+        "- Binary: `%s` (%s)" % (
+            os.path.relpath(opts.hubspoke, REPO)
+            if opts.hubspoke.startswith(REPO + os.sep) else opts.hubspoke, ver or "?"),
         "- Totals: **%s**" % totals_line,
         "",
         "| result | example | expected | got | seconds | note |",

@@ -155,9 +155,9 @@ class Harness {
   bool Step() {
     auto task = std::min_element(running_.begin(), running_.end(),
                                  [](const Running& a, const Running& b) { return a.end < b.end; });
-    auto timer = std::min_element(
-        timers_.begin(), timers_.end(),
-        [](const TimerRequest& a, const TimerRequest& b) { return a.at < b.at; });
+    auto timer =
+        std::min_element(timers_.begin(), timers_.end(),
+                         [](const TimerRequest& a, const TimerRequest& b) { return a.at < b.at; });
     bool has_task = task != running_.end();
     bool has_timer = timer != timers_.end();
     if (!has_task && !has_timer) return false;

@@ -2,7 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "engine/engine_harness.h"
+#include "engine_harness.h"
 
 namespace hubspoke::engine::testing {
 namespace {

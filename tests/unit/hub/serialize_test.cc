@@ -254,6 +254,38 @@ TEST(WorkflowStatusFromJsonTest, RoundTripsFromStoreRowsAndPutsTheRootFirst) {
   ExpectSameWorkflow(w, *back);
 }
 
+TEST(WorkflowStatusFromJsonTest, KeepsCreationOrderNotIdOrder) {
+  WorkflowStatus w;
+  w.name = "wf";
+  for (const char* id : {"wf", "wf-9", "wf-1", "wf-5"}) {
+    w.nodes.push_back(MakeNode(id, id, NodeType::kPod, Phase::kRunning));
+  }
+  Result<WorkflowStatus> back =
+      WorkflowStatusFromJson(WorkflowToJson(spec::Workflow{}, w, true), {});
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  ExpectSameWorkflow(w, *back);
+}
+
+TEST(WorkflowStatusFromJsonTest, HundredThousandNodesRoundTrip) {
+  WorkflowStatus w;
+  w.name = "big";
+  w.nodes.push_back(MakeNode("big", "big", NodeType::kSteps, Phase::kRunning));
+  for (int i = 0; i < 100'000; ++i) {
+    Node n = MakeNode("big-" + std::to_string(100'000 - i), "work(" + std::to_string(i) + ")",
+                      NodeType::kPod, Phase::kSucceeded);
+    n.fanout = "work";
+    n.item_index = i;
+    w.nodes[0].children.push_back(n.id);
+    w.nodes.push_back(std::move(n));
+  }
+  std::string json = WorkflowToJson(Manifest(), w, true);
+  Result<WorkflowStatus> back = WorkflowStatusFromJson(json, {});
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  ASSERT_EQ(back->nodes.size(), w.nodes.size());
+  EXPECT_EQ(back->nodes[1].id, "big-100000");
+  EXPECT_EQ(back->nodes.back().item_index, 99'999);
+}
+
 TEST(NodeJsonTest, RoundTripsSubSecondTimesAndHubspokeFields) {
   Node n = FanoutWorkflow().nodes[4];
   n.started_at = kT0 + 1;

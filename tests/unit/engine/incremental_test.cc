@@ -1,0 +1,93 @@
+// Incrementality (an event touches a handful of nodes, not the workflow) and determinism.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "engine_harness.h"
+
+namespace hubspoke::engine::testing {
+namespace {
+
+std::string FanOut(int items) {
+  return R"(
+kind: Workflow
+metadata: {generateName: fan-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: loop, template: work, withSequence: {count: ")" +
+         std::to_string(items) + R"("}}
+  - name: work
+    container: {image: alpine, command: [echo, hi]}
+)";
+}
+
+size_t ChangedNodes(const Changes& changes) {
+  size_t n = 0;
+  for (const auto& [workflow, nodes] : changes.nodes) n += nodes.size();
+  return n;
+}
+
+TEST(Incremental, OneTaskFinishedInAThousandItemFanOutChangesAHandfulOfNodes) {
+  Harness h;
+  std::string name = h.Submit(FanOut(1000));
+  ASSERT_EQ(h.dispatched().size(), 1000u);
+  Changes initial = h.engine().TakeChanges();
+  EXPECT_GE(ChangedNodes(initial), 1002u);  // root, group, 1000 items
+  EXPECT_EQ(initial.workflows, std::vector<std::string>{name});
+
+  ASSERT_TRUE(h.Step());  // the first item finishes
+  Changes one = h.engine().TakeChanges();
+  EXPECT_LE(ChangedNodes(one), 3u);
+  EXPECT_GE(ChangedNodes(one), 1u);
+  EXPECT_TRUE(one.workflows.empty());
+  const Node& first = h.Status(name).nodes[one.nodes.at(0).second.at(0)];
+  EXPECT_EQ(first.phase, Phase::kSucceeded);
+
+  h.RunUntilFinished(name);
+  Changes rest = h.engine().TakeChanges();
+  EXPECT_EQ(rest.workflows, std::vector<std::string>{name});
+  EXPECT_EQ(h.Status(name).phase, Phase::kSucceeded);
+}
+
+TEST(Incremental, TakeChangesIsEmptyWhenNothingHappened) {
+  Harness h;
+  h.Submit(FanOut(3));
+  (void)h.engine().TakeChanges();
+  EXPECT_TRUE(h.engine().TakeChanges().empty());
+  EXPECT_TRUE(h.engine().TakeEffects().empty());
+}
+
+TEST(Determinism, SameSeedGivesSameNamesAndIds) {
+  Harness a(7), b(7);
+  std::string name_a = a.Run(FanOut(5));
+  std::string name_b = b.Run(FanOut(5));
+  EXPECT_EQ(name_a, name_b);
+  const auto& nodes_a = a.Status(name_a).nodes;
+  const auto& nodes_b = b.Status(name_b).nodes;
+  ASSERT_EQ(nodes_a.size(), nodes_b.size());
+  for (size_t i = 0; i < nodes_a.size(); ++i) {
+    EXPECT_EQ(nodes_a[i].name, nodes_b[i].name);
+    EXPECT_EQ(nodes_a[i].id, nodes_b[i].id);
+  }
+  ASSERT_EQ(a.dispatched().size(), b.dispatched().size());
+  for (size_t i = 0; i < a.dispatched().size(); ++i)
+    EXPECT_EQ(a.dispatched()[i].attempt_id, b.dispatched()[i].attempt_id);
+}
+
+TEST(Determinism, DifferentSeedsGiveDifferentGeneratedNames) {
+  Harness a(1), b(2);
+  EXPECT_NE(a.Submit(FanOut(1)), b.Submit(FanOut(1)));
+}
+
+TEST(Determinism, GeneratedNameHasAFiveCharacterSuffix) {
+  Harness h;
+  std::string name = h.Submit(FanOut(1));
+  ASSERT_EQ(name.size(), 4u + 5u);
+  EXPECT_EQ(name.substr(0, 4), "fan-");
+  EXPECT_EQ(h.Status(name).nodes[0].id, name);
+}
+
+}  // namespace
+}  // namespace hubspoke::engine::testing
