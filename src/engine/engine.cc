@@ -103,6 +103,9 @@ struct DagState {
   enum : uint8_t { kWaiting, kStarted, kDone, kOmitted, kNotNeeded };
   std::vector<uint8_t> state;
   std::vector<bool> target;
+  // A dependent's `depends` names this task's failure (X.Failed, X.Errored, X.AllFailed): its
+  // failure is part of the plan and does not trip failFast.
+  std::vector<bool> failure_handled;
   int unfinished = 0;  // tasks started but not done
   bool fail_fast = true;
   bool failed = false;  // fail-fast tripped: schedule nothing new
@@ -1150,6 +1153,7 @@ struct Engine::Impl {
     d->dependents.resize(count);
     d->depends.resize(count);
     d->target.assign(count, true);
+    d->failure_handled.assign(count, false);
     for (size_t i = 0; i < count; ++i) {
       d->tasks.push_back(&dag.tasks[i]);
       d->index[dag.tasks[i].name] = static_cast<int>(i);
@@ -1192,6 +1196,8 @@ struct Engine::Impl {
         d->deps[i].push_back(it->second);
         d->dependents[it->second].push_back(static_cast<int>(i));
         d->target[it->second] = false;
+        if (!t.depends.empty() && NamesFailure(t.depends, dep))
+          d->failure_handled[it->second] = true;
       }
     }
     if (!dag.target.empty()) {
@@ -1233,6 +1239,21 @@ struct Engine::Impl {
     for (size_t i = 0; i < count; ++i) ready.push_back(static_cast<int>(i));
     ScheduleDag(run, n, ready);
     CheckDagDone(run, n);
+  }
+
+  // Whether `depends` refers to task `name`'s failure.
+  static bool NamesFailure(const std::string& depends, const std::string& name) {
+    for (const char* result : {".Failed", ".Errored", ".AllFailed"}) {
+      std::string needle = name + result;
+      for (size_t pos = depends.find(needle); pos != std::string::npos;
+           pos = depends.find(needle, pos + 1)) {
+        bool starts = pos == 0 || !(isalnum(static_cast<unsigned char>(depends[pos - 1])) ||
+                                    depends[pos - 1] == '-' || depends[pos - 1] == '_' ||
+                                    depends[pos - 1] == '.');
+        if (starts) return true;
+      }
+    }
+    return false;
   }
 
   expr::TaskState DagTaskState(Run& run, DagState& d, std::string_view name) {
@@ -1367,7 +1388,7 @@ struct Engine::Impl {
       SetNodeVars(scope, "tasks." + step->name, child);
     }
     if (IsFailedOrError(child.phase) && !ContinuesOn(step, child.phase) && d.fail_fast &&
-        !d.failed) {
+        !d.failure_handled[t] && !d.failed) {
       d.failed = true;
       d.fail_phase = child.phase;
       d.fail_message = "child '" + child.id + "' failed";
@@ -1381,14 +1402,10 @@ struct Engine::Impl {
     Phase result = Phase::kSucceeded;
     if (d.state[t] == DagState::kDone && d.node[t] >= 0) {
       result = run.st.nodes[d.node[t]].phase;
-    } else {
-      for (int dep : d.deps[t]) {
-        Phase p = BranchPhase(run, d, dep, memo);
-        if (IsFailedOrError(p)) {
-          result = p;
-          break;
-        }
-      }
+    } else if (!d.deps[t].empty()) {
+      // A task that never ran takes the phase of its branch as a breadth-first walk from the
+      // DAG's roots first reaches it: through its first dependency.
+      result = BranchPhase(run, d, d.deps[t].front(), memo);
     }
     memo[t] = static_cast<int8_t>(result);
     return result;

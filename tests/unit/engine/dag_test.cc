@@ -287,3 +287,30 @@ spec:
 
 }  // namespace
 }  // namespace hubspoke::engine::testing
+
+namespace hubspoke::engine::testing {
+namespace {
+
+TEST(Dag, FailureHandledByADependentsDependsDoesNotTripFailFast) {
+  Harness h;
+  h.Run(WithDag(R"y(
+      tasks:
+      - {name: A, template: run}
+      - {name: B, template: run, depends: A}
+      - {name: C, template: run, depends: A, arguments: {parameters: [{name: cmd, value: "exit 1"}]}}
+      - {name: handler, template: run, depends: "A && (C.Succeeded || C.Failed)"}
+      - {name: either, template: run, depends: B || C}
+      - {name: both, template: run, depends: B && C}
+      - {name: last, template: run, depends: either.Succeeded || both}
+)y"));
+  EXPECT_EQ(h.NodeNamed("C").phase, Phase::kFailed);
+  EXPECT_EQ(h.NodeNamed("handler").phase, Phase::kSucceeded);
+  EXPECT_EQ(h.NodeNamed("either").phase, Phase::kSucceeded);
+  EXPECT_EQ(h.NodeNamed("both").phase, Phase::kOmitted);
+  EXPECT_EQ(h.NodeNamed("last").phase, Phase::kSucceeded);
+  // The omitted leaf takes its first dependency's branch (B, Succeeded), as Argo's walk does.
+  EXPECT_EQ(h.Status().phase, Phase::kSucceeded);
+}
+
+}  // namespace
+}  // namespace hubspoke::engine::testing
