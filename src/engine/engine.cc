@@ -315,6 +315,7 @@ struct Engine::Impl {
     std::vector<std::vector<std::pair<std::string, std::string>>> rows;
     for (auto& kv : all) rows.push_back({{"name", kv.first}, {"value", kv.second}});
     g.Set("workflow.parameters", expr::AggregateParameters(rows));
+    g.Set("workflow.parameters.json", expr::AggregateParameters(rows));
     for (const auto& [k, v] : run.st.labels) g.Set("workflow.labels." + k, v);
     for (const auto& [k, v] : run.spec.metadata.annotations) g.Set("workflow.annotations." + k, v);
   }
