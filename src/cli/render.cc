@@ -187,6 +187,7 @@ struct Row {
   std::string spoke;
   std::string duration;
   std::string message;
+  std::string id;  // the node id (Argo's PODNAME), shown with -o wide
 };
 
 class TreeBuilder {
@@ -228,6 +229,7 @@ class TreeBuilder {
     row.message = OneLine(n.message);
     if (n.type == NodeType::kPod) {
       row.spoke = n.child_workflow.empty() ? n.host_node_name : n.child_workflow;
+      row.id = n.id;
       if (n.started_at > 0) row.duration = FormatDuration(Span(n.started_at, n.finished_at, now_));
       if (!n.child_workflow.empty() && row.message.empty()) {
         row.message = "child workflow " + std::string(engine::PhaseName(n.phase));
@@ -510,7 +512,7 @@ std::string ItemName(const Item& item) {
 
 }  // namespace
 
-std::string RenderTree(const engine::WorkflowStatus& workflow, Micros now, bool color) {
+std::string RenderTree(const engine::WorkflowStatus& workflow, Micros now, bool color, bool wide) {
   std::string out;
   HeaderField(out, "Name", workflow.name);
   if (!workflow.namespace_.empty()) HeaderField(out, "Namespace", workflow.namespace_);
@@ -536,28 +538,32 @@ std::string RenderTree(const engine::WorkflowStatus& workflow, Micros now, bool 
   if (workflow.nodes.empty()) return out;
 
   std::vector<Row> rows = TreeBuilder(workflow, now).Build();
-  Row title{"", false, Phase::kPending, "STEP", "TEMPLATE", "SPOKE", "DURATION", "MESSAGE"};
+  Row title{"",      false,      Phase::kPending, "STEP",   "TEMPLATE",
+            "SPOKE", "DURATION", "MESSAGE",       "PODNAME"};
   auto step_width = [](const Row& r) {
     return DisplayWidth(r.prefix) + (r.glyph ? 2 : 0) + DisplayWidth(r.name);
   };
-  size_t widths[4] = {step_width(title), DisplayWidth(title.template_name),
-                      DisplayWidth(title.spoke), DisplayWidth(title.duration)};
+  // Columns between STEP and MESSAGE; -o wide adds the node id after TEMPLATE.
+  std::vector<std::string Row::*> middle = {&Row::template_name, &Row::spoke, &Row::duration};
+  if (wide) middle.insert(middle.begin() + 1, &Row::id);
+  size_t step_w = step_width(title);
+  std::vector<size_t> widths;
+  for (auto field : middle) widths.push_back(DisplayWidth(title.*field));
   for (const Row& r : rows) {
-    widths[0] = std::max(widths[0], step_width(r));
-    widths[1] = std::max(widths[1], DisplayWidth(r.template_name));
-    widths[2] = std::max(widths[2], DisplayWidth(r.spoke));
-    widths[3] = std::max(widths[3], DisplayWidth(r.duration));
+    step_w = std::max(step_w, step_width(r));
+    for (size_t c = 0; c < middle.size(); ++c) {
+      widths[c] = std::max(widths[c], DisplayWidth(r.*middle[c]));
+    }
   }
   out += '\n';
   auto print = [&](const Row& r) {
     std::string line = r.prefix;
     if (r.glyph) line += Paint(Glyph(r.phase), ColorCode(r.phase), color) + " ";
     line += r.name;
-    Pad(line, step_width(r), widths[0] + 2);
-    const std::string* columns[] = {&r.template_name, &r.spoke, &r.duration};
-    for (size_t c = 0; c < 3; ++c) {
-      line += *columns[c];
-      Pad(line, DisplayWidth(*columns[c]), widths[c + 1] + 2);
+    Pad(line, step_width(r), step_w + 2);
+    for (size_t c = 0; c < middle.size(); ++c) {
+      line += r.*middle[c];
+      Pad(line, DisplayWidth(r.*middle[c]), widths[c] + 2);
     }
     line += r.message;
     line.erase(line.find_last_not_of(' ') + 1);

@@ -18,8 +18,10 @@ namespace hubspoke::cli {
 // Header lines (Name, Status, Message, Created, Started, Finished, Duration, Progress,
 // Parameters), then the node tree with columns STEP, TEMPLATE, SPOKE, DURATION, MESSAGE and
 // Argo's phase glyphs (✔ ✖ ⚠ ● ◷ ○). Running durations are measured up to `now`. `color` adds
-// ANSI colors to glyphs and the status.
-std::string RenderTree(const engine::WorkflowStatus& workflow, Micros now, bool color);
+// ANSI colors to glyphs and the status. `wide` adds a PODNAME column (the node id), as
+// `argo get -o wide` does.
+std::string RenderTree(const engine::WorkflowStatus& workflow, Micros now, bool color,
+                       bool wide = false);
 
 // Per fan-out group: counts by phase and the failed items with their messages; failed tasks
 // outside groups; the five slowest tasks with their spoke or child workflow; wall time against

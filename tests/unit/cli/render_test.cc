@@ -218,6 +218,15 @@ TEST(RenderTreeTest, ColorPaintsGlyphs) {
   EXPECT_TRUE(Contains(tree, "\x1b[32m✔\x1b[0m fetch"));
 }
 
+TEST(RenderTreeTest, WideAddsThePodNameColumn) {
+  Fixture f;
+  std::string narrow = RenderTree(f.run, kT0 + 10 * kSecond, /*color=*/false);
+  std::string wide = RenderTree(f.run, kT0 + 10 * kSecond, /*color=*/false, /*wide=*/true);
+  EXPECT_FALSE(Contains(narrow, "PODNAME"));
+  EXPECT_TRUE(Contains(wide, "PODNAME")) << wide;
+  EXPECT_TRUE(Contains(wide, "process(2:c)  worker        p2       spoke-p2")) << wide;
+}
+
 // One group of `n` items; item `failed_index` failed, the rest succeeded.
 WorkflowStatus BigFanout(int n, int failed_index) {
   WorkflowStatus w;
