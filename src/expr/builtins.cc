@@ -4,9 +4,11 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
+#include "expr/go_time.h"
 #include "expr/jsonpath.h"
 
 namespace hubspoke::expr::internal {
@@ -144,14 +146,25 @@ bool IsEmpty(const Json& v) {
 
 // Converts arguments in place to what `signature` asks, one letter per argument:
 // s string (scalars as text), i integer, n number, l list, m map, a anything; letters after
-// '?' are optional; '*' accepts any number of further arguments.
+// '?' are optional; a letter followed by '*' stands for any number (zero included) of further
+// arguments of that type.
 Status Conform(std::string_view name, std::string_view signature, Args& args) {
-  size_t required = signature.find_first_of("?*");
-  if (required == std::string_view::npos) required = signature.size();
-  bool variadic = signature.find('*') != std::string_view::npos;
   std::string types;
-  for (char c : signature) {
-    if (c != '?' && c != '*') types += c;
+  size_t required = 0;
+  bool optional = false;
+  bool variadic = false;
+  for (size_t k = 0; k < signature.size(); ++k) {
+    char c = signature[k];
+    if (c == '?') {
+      optional = true;
+    } else if (k + 1 < signature.size() && signature[k + 1] == '*') {
+      variadic = true;
+      types += c;
+      ++k;
+    } else if (c != '*') {
+      types += c;
+      if (!optional) ++required;
+    }
   }
   if (args.size() < required || (!variadic && args.size() > types.size())) {
     std::string expected = std::to_string(required);
@@ -163,9 +176,9 @@ Status Conform(std::string_view name, std::string_view signature, Args& args) {
     return Bad(std::string(name) + "() expects " + expected + " argument(s), got " +
                std::to_string(args.size()));
   }
-  for (size_t i = 0; i < args.size() && i < types.size(); ++i) {
+  for (size_t i = 0; i < args.size(); ++i) {
     Json& a = args[i];
-    char type = types[i];
+    char type = types[std::min(i, types.size() - 1)];
     const char* want = nullptr;
     if (type == 's') {
       if (a.is_structured()) {
@@ -237,9 +250,8 @@ Result<Json> Extreme(Args& a, bool max) {
   return *best;
 }
 
-Result<Json> IntArithmetic(Args& a, char op) {
-  int64_t x = I(a[0]);
-  int64_t y = I(a[1]);
+// One step of sprig's integer arithmetic; errors instead of wrapping around or trapping.
+Result<int64_t> IntStep(int64_t x, int64_t y, char op) {
   int64_t r = 0;
   bool overflow = false;
   switch (op) {
@@ -263,6 +275,35 @@ Result<Json> IntArithmetic(Args& a, char op) {
       }
   }
   if (overflow) return Bad("integer overflow");
+  return r;
+}
+
+// sprig's add, sub, mul, div, mod: the integer arguments folded left to right (no arguments: 0).
+Result<Json> IntArithmetic(Args& a, char op) {
+  int64_t r = a.empty() ? 0 : I(a[0]);
+  for (size_t k = 1; k < a.size(); ++k) {
+    auto step = IntStep(r, I(a[k]), op);
+    if (!step.ok()) return step.error();
+    r = *step;
+  }
+  return Json(r);
+}
+
+// sprig's addf, subf, mulf, divf: the number arguments folded left to right (no arguments: 0).
+// sprig computes with exact decimals; rounding sums, differences and products to 15 significant
+// digits gives the same result for inputs written with few digits (addf(0.1, 0.2) is 0.3).
+Result<Json> FloatArithmetic(Args& a, char op) {
+  double r = a.empty() ? 0 : a[0].get<double>();
+  for (size_t k = 1; k < a.size(); ++k) {
+    double y = a[k].get<double>();
+    if (op == '/' && y == 0) return Bad("sprig.divf(): division by zero");
+    r = op == '+' ? r + y : op == '-' ? r - y : op == '*' ? r * y : r / y;
+  }
+  if (op != '/' && std::isfinite(r)) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.15g", r);
+    r = std::strtod(text, nullptr);
+  }
   return Json(r);
 }
 
@@ -293,6 +334,28 @@ Result<Json> JsonPathFunction(Args& a) {
     document = a[0];
   }
   return QueryJsonPath(document, S(a[1]));
+}
+
+// sprig.date(layout, time). sprig formats a Go time.Time or Unix seconds, and formats the
+// current time for anything else, strings included. Argo passes `workflow.creationTimestamp` as
+// an RFC 3339 string, so such strings are parsed instead (the same instant, up to a second, as
+// sprig's "now" while the workflow starts), and other values are errors: expressions stay
+// deterministic. Times are formatted in UTC (sprig uses the controller's local zone).
+Result<Json> Date(Args& a) {
+  // Unix seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+  constexpr int64_t kFirst = -62167219200;
+  constexpr int64_t kLast = 253402300799;
+  std::optional<Instant> time;
+  if (auto seconds = Int64Of(a[1]); seconds && *seconds >= kFirst && *seconds <= kLast) {
+    time = Instant{*seconds, 0};
+  } else if (a[1].is_string()) {
+    time = ParseRfc3339(S(a[1]));
+  }
+  if (!time) {
+    return Bad("sprig.date() argument 2 must be an RFC 3339 time or Unix seconds, got " +
+               TypeName(a[1]) + " '" + Excerpt(Text(a[1]), 32) + "'");
+  }
+  return Json(FormatGoLayout(S(a[0]), *time));
 }
 
 struct Entry {
@@ -355,8 +418,8 @@ constexpr Entry kFunctions[] = {
        if (!a[0].is_number()) return Bad("abs() needs a number, got " + TypeName(a[0]));
        return Json(std::fabs(a[0].get<double>()));
      }},
-    {"max", "a*", [](Args& a) { return Extreme(a, true); }},
-    {"min", "a*", [](Args& a) { return Extreme(a, false); }},
+    {"max", "aa*", [](Args& a) { return Extreme(a, true); }},
+    {"min", "aa*", [](Args& a) { return Extreme(a, false); }},
     {"ceil", "n", [](Args& a) -> Result<Json> { return Json(std::ceil(a[0].get<double>())); }},
     {"floor", "n", [](Args& a) -> Result<Json> { return Json(std::floor(a[0].get<double>())); }},
     {"round", "n", [](Args& a) -> Result<Json> { return Json(std::round(a[0].get<double>())); }},
@@ -438,7 +501,7 @@ constexpr Entry kFunctions[] = {
        return a.size() < 2 || IsEmpty(a[1]) ? a[0] : a[1];
      }},
     {"sprig.empty", "a", [](Args& a) -> Result<Json> { return Json(IsEmpty(a[0])); }},
-    {"sprig.coalesce", "*", [](Args& a) -> Result<Json> {
+    {"sprig.coalesce", "a*", [](Args& a) -> Result<Json> {
        for (const Json& v : a) {
          if (!IsEmpty(v)) return v;
        }
@@ -458,15 +521,21 @@ constexpr Entry kFunctions[] = {
        return Json(ec == std::errc() && end == s.data() + s.size() ? v : 0);
      }},
     {"sprig.float64", "a", [](Args& a) -> Result<Json> { return Json(ToDouble(a[0]).value_or(0)); }},
-    {"sprig.add", "ii", [](Args& a) { return IntArithmetic(a, '+'); }},
+    {"sprig.add", "i*", [](Args& a) { return IntArithmetic(a, '+'); }},
     {"sprig.sub", "ii", [](Args& a) { return IntArithmetic(a, '-'); }},
-    {"sprig.mul", "ii", [](Args& a) { return IntArithmetic(a, '*'); }},
+    {"sprig.mul", "ii*", [](Args& a) { return IntArithmetic(a, '*'); }},
     {"sprig.div", "ii", [](Args& a) { return IntArithmetic(a, '/'); }},
     {"sprig.mod", "ii", [](Args& a) { return IntArithmetic(a, '%'); }},
-    {"sprig.max", "i*", [](Args& a) { return Extreme(a, true); }},
-    {"sprig.min", "i*", [](Args& a) { return Extreme(a, false); }},
-    {"sprig.quote", "*", [](Args& a) { return Quote(a, '"'); }},
-    {"sprig.squote", "*", [](Args& a) { return Quote(a, '\''); }},
+    {"sprig.max", "ii*", [](Args& a) { return Extreme(a, true); }},
+    {"sprig.min", "ii*", [](Args& a) { return Extreme(a, false); }},
+    {"sprig.addf", "n*", [](Args& a) { return FloatArithmetic(a, '+'); }},
+    {"sprig.subf", "nn*", [](Args& a) { return FloatArithmetic(a, '-'); }},
+    {"sprig.mulf", "nn*", [](Args& a) { return FloatArithmetic(a, '*'); }},
+    {"sprig.divf", "nn*", [](Args& a) { return FloatArithmetic(a, '/'); }},
+    {"sprig.maxf", "nn*", [](Args& a) { return Extreme(a, true); }},
+    {"sprig.minf", "nn*", [](Args& a) { return Extreme(a, false); }},
+    {"sprig.quote", "a*", [](Args& a) { return Quote(a, '"'); }},
+    {"sprig.squote", "a*", [](Args& a) { return Quote(a, '\''); }},
     {"sprig.repeat", "is", [](Args& a) -> Result<Json> {
        if (I(a[0]) < 0 || static_cast<double>(I(a[0])) * S(a[1]).size() > 1e7) {
          return Bad("sprig.repeat(): count out of range");
@@ -491,8 +560,8 @@ constexpr Entry kFunctions[] = {
        if (n < -size) return Json(s);
        return Json(s.substr(static_cast<size_t>(size + n)));
      }},
-    {"sprig.list", "*", [](Args& a) -> Result<Json> { return Json(a); }},
-    {"sprig.dict", "*", [](Args& a) -> Result<Json> {
+    {"sprig.list", "a*", [](Args& a) -> Result<Json> { return Json(a); }},
+    {"sprig.dict", "a*", [](Args& a) -> Result<Json> {
        Json out = Json::object();
        for (size_t i = 0; i < a.size(); i += 2) out[Text(a[i])] = i + 1 < a.size() ? a[i + 1] : Json("");
        return out;
@@ -508,6 +577,7 @@ constexpr Entry kFunctions[] = {
        if (!decoded) return Bad("sprig.b64dec(): invalid base64");
        return Json(*decoded);
      }},
+    {"sprig.date", "sa", Date},
     {"sprig.regexMatch", "ss", [](Args& a) -> Result<Json> {
        std::string error;
        auto matched = RegexSearch(S(a[1]), S(a[0]), &error);

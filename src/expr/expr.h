@@ -67,7 +67,8 @@ Result<std::vector<std::string>> DependsTasks(std::string_view depends);
 // `path notin (a, b)`, `path > n`, `path < n`, where path is dotted into the document.
 Result<bool> EvaluateResourceCondition(std::string_view condition, std::string_view json_document);
 
-// kubectl JSONPath with `{...}` templates, `.a.b`, `[n]`, `[*]`, `..`, `[?(@.k=="v")]` filters.
+// kubectl JSONPath with `{...}` templates, `.a.b`, `[n]`, `[*]`, `..`, `[?(@.k=="v")]` filters
+// (conditions may be combined with `&&`, `||`, `!` and parentheses).
 // Several results are joined with spaces, as kubectl prints them; strings are raw, others JSON.
 Result<std::string> JsonPath(std::string_view json_document, std::string_view path);
 
@@ -90,7 +91,8 @@ std::string ItemDisplay(std::string_view item_json);
 // Aggregates loop outputs as Argo does: a JSON list of values, each parsed as JSON when it is
 // JSON and kept as a string otherwise.
 std::string AggregateList(const std::vector<std::string>& values);
-// JSON list of objects {"name": value, ...} from per-child parameter lists.
+// JSON list of objects {"name": "value", ...} (values stay strings), one per child parameter
+// list in order; empty lists are skipped, as Argo lists only children that have output parameters.
 std::string AggregateParameters(
     const std::vector<std::vector<std::pair<std::string, std::string>>>& rows);
 

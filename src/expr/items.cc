@@ -202,6 +202,7 @@ std::string AggregateParameters(
     const std::vector<std::vector<std::pair<std::string, std::string>>>& rows) {
   Json list = Json::array();
   for (const auto& row : rows) {
+    if (row.empty()) continue;  // Argo lists only children that have output parameters
     Json object = Json::object();
     for (const auto& [name, value] : row) object[name] = value;
     list.push_back(std::move(object));

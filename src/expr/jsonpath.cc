@@ -94,6 +94,143 @@ void CollectDescendants(const Json* node, std::vector<const Json*>* out,
   }
 }
 
+// One side of a filter comparison: a path from `@` or `$`, or a scalar literal.
+struct Operand {
+  std::string_view path;  // empty for a literal
+  Json literal;
+};
+
+// A parsed filter: `a || b`, `a && b`, `!a`, `(a)`, `x op y`, or a path alone (it exists).
+struct Condition {
+  enum class Kind { kOr, kAnd, kNot, kCompare, kExists };
+  Kind kind = Kind::kExists;
+  std::vector<Condition> kids;  // kOr, kAnd, kNot
+  std::string_view op;          // kCompare
+  Operand left;                 // kCompare, kExists
+  Operand right;                // kCompare
+};
+
+// Parses the text inside `[?( ... )]`; `base` is its offset in `path` for error columns.
+class FilterParser {
+ public:
+  FilterParser(std::string_view path, std::string_view expr, size_t base)
+      : path_(path), expr_(expr), base_(base) {}
+
+  Result<Condition> Parse() {
+    auto condition = Or(0);
+    if (!condition.ok()) return condition.error();
+    SkipSpaces();
+    if (pos_ < expr_.size()) return Fault("unexpected '" + std::string(1, expr_[pos_]) + "'");
+    return condition;
+  }
+
+ private:
+  void SkipSpaces() {
+    while (pos_ < expr_.size() && IsSpace(expr_[pos_])) ++pos_;
+  }
+  bool Take(std::string_view token) {
+    SkipSpaces();
+    if (expr_.substr(pos_, token.size()) != token) return false;
+    pos_ += token.size();
+    return true;
+  }
+  hubspoke::Error Fault(const std::string& message) const {
+    return InvalidArgument(DescribeError("invalid JSONPath", path_, message, base_ + pos_));
+  }
+
+  // `kind` joins operands read by `next` with `token` ("||" or "&&").
+  template <typename Next>
+  Result<Condition> Chain(Condition::Kind kind, std::string_view token, Next next) {
+    auto first = next();
+    if (!first.ok()) return first.error();
+    if (!Take(token)) return first;
+    Condition chain{kind, {std::move(*first)}, {}, {}, {}};
+    do {
+      auto more = next();
+      if (!more.ok()) return more.error();
+      chain.kids.push_back(std::move(*more));
+    } while (Take(token));
+    return chain;
+  }
+
+  Result<Condition> Or(int depth) {
+    return Chain(Condition::Kind::kOr, "||",
+                 [&] { return Chain(Condition::Kind::kAnd, "&&", [&] { return Unary(depth); }); });
+  }
+
+  Result<Condition> Unary(int depth) {
+    if (depth > kMaxNesting) return Fault("filter nested too deeply");
+    if (Take("!")) {
+      if (expr_.substr(pos_, 1) == "=") return Fault("unexpected '!='");
+      auto operand = Unary(depth + 1);
+      if (!operand.ok()) return operand.error();
+      return Condition{Condition::Kind::kNot, {std::move(*operand)}, {}, {}, {}};
+    }
+    if (Take("(")) {
+      auto inner = Or(depth + 1);
+      if (!inner.ok()) return inner.error();
+      if (!Take(")")) return Fault("expected ')'");
+      return inner;
+    }
+    auto left = ReadOperand();
+    if (!left.ok()) return left.error();
+    static constexpr std::string_view kOps[] = {"==", "!=", "<=", ">=", "<", ">"};
+    for (std::string_view op : kOps) {
+      if (!Take(op)) continue;
+      auto right = ReadOperand();
+      if (!right.ok()) return right.error();
+      return Condition{Condition::Kind::kCompare, {}, op, std::move(*left), std::move(*right)};
+    }
+    if (left->path.empty()) return Fault("a filter condition must compare or name a path");
+    return Condition{Condition::Kind::kExists, {}, {}, std::move(*left), {}};
+  }
+
+  Result<Operand> ReadOperand() {
+    SkipSpaces();
+    if (pos_ >= expr_.size()) return Fault("expected a path or a value");
+    size_t start = pos_;
+    char c = expr_[pos_];
+    if (c == '@' || c == '$') {
+      ++pos_;
+      while (pos_ < expr_.size()) {
+        char d = expr_[pos_];
+        if (d == '[') {
+          size_t close = MatchingClose(expr_, pos_, '[', ']');
+          if (close == std::string_view::npos) return Fault("unclosed '['");
+          pos_ = close + 1;
+        } else if (IsNameChar(d) || d == '.' || d == '*') {
+          ++pos_;
+        } else {
+          break;
+        }
+      }
+      return Operand{expr_.substr(start, pos_ - start), Json()};
+    }
+    if (c == '\'' || c == '"') {
+      auto text = ReadQuoted(expr_, &pos_);
+      if (!text) return Fault("bad string in filter");
+      return Operand{{}, Json(std::move(*text))};
+    }
+    while (pos_ < expr_.size() && !IsSpace(expr_[pos_]) &&
+           std::string_view("=!<>&|()").find(expr_[pos_]) == std::string_view::npos) {
+      ++pos_;
+    }
+    std::string_view text = expr_.substr(start, pos_ - start);
+    auto literal = ParseJson(text);
+    if (text.empty() || !literal || literal->is_structured()) {
+      pos_ = start;
+      return Fault("bad value '" + std::string(text.empty() ? expr_.substr(pos_, 1) : text) +
+                   "' in filter");
+    }
+    return Operand{{}, std::move(*literal)};
+  }
+
+  std::string_view path_;
+  std::string_view expr_;
+  size_t base_;
+  size_t pos_ = 0;
+};
+
 // Parses a path and applies each step as it is read.
 class PathWalker {
  public:
@@ -313,87 +450,62 @@ class PathWalker {
     return out;
   }
 
-  // `@.path op literal`, `@.path op @.other`, or `@.path` (exists).
+  // `[?(...)]`: the children of `nodes` for which the filter condition holds.
   Result<std::vector<const Json*>> Filter(const std::vector<const Json*>& nodes,
                                           std::string_view expr, size_t expr_pos) {
-    static constexpr std::string_view kOps[] = {"==", "!=", "<=", ">=", "<", ">"};
-    size_t op_at = std::string_view::npos;
-    std::string_view op;
-    char quote = 0;
-    for (size_t i = 0; i < expr.size() && op_at == std::string_view::npos; ++i) {
-      char c = expr[i];
-      if (quote) {
-        if (c == '\\') {
-          ++i;
-        } else if (c == quote) {
-          quote = 0;
-        }
-        continue;
-      }
-      if (c == '\'' || c == '"') {
-        quote = c;
-        continue;
-      }
-      for (std::string_view candidate : kOps) {
-        if (expr.substr(i, candidate.size()) == candidate) {
-          op_at = i;
-          op = candidate;
-          break;
-        }
-      }
-    }
-    std::string_view lhs = Trim(expr.substr(0, op_at));
-    std::optional<Json> literal;
-    std::string_view rhs_path;
-    if (op_at != std::string_view::npos) {
-      std::string_view rhs = Trim(expr.substr(op_at + op.size()));
-      if (rhs.empty()) return Fault("missing value after '" + std::string(op) + "'", expr_pos);
-      if (rhs.front() == '\'' || rhs.front() == '"') {
-        size_t p = 0;
-        auto text = ReadQuoted(rhs, &p);
-        if (!text || p != rhs.size()) return Fault("bad string in filter", expr_pos);
-        literal = Json(*text);
-      } else if (rhs.front() == '@' || rhs.front() == '$') {
-        rhs_path = rhs;
-      } else {
-        literal = ParseJson(rhs);
-        if (!literal || literal->is_structured()) {
-          return Fault("bad value '" + std::string(rhs) + "' in filter", expr_pos);
-        }
-      }
-    }
-    if (lhs.empty() || (lhs.front() != '@' && lhs.front() != '$')) {
-      return Fault("filter must start with '@'", expr_pos);
-    }
-    auto first_value = [&](std::string_view path, const Json& item) -> Result<const Json*> {
-      PathWalker walker(root_, path, nesting_ + 1, /*missing_ok=*/true);
-      bool unused;
-      auto found = walker.Run(item, &unused);
-      if (!found.ok()) return found.error();
-      return found->empty() ? nullptr : found->front();
-    };
+    auto condition = FilterParser(path_, expr, expr_pos).Parse();
+    if (!condition.ok()) return condition.error();
     std::vector<const Json*> out;
     for (const Json* n : nodes) {
       if (!n->is_structured()) continue;
       for (const Json& item : *n) {
-        auto left = first_value(lhs, item);
-        if (!left.ok()) return left.error();
-        bool keep;
-        if (op_at == std::string_view::npos) {
-          keep = *left != nullptr;
-        } else if (*left == nullptr) {
-          keep = false;
-        } else if (literal) {
-          keep = Compare(**left, op, *literal);
-        } else {
-          auto right = first_value(rhs_path, item);
-          if (!right.ok()) return right.error();
-          keep = *right != nullptr && Compare(**left, op, **right);
-        }
-        if (keep) out.push_back(&item);
+        auto keep = Holds(*condition, item);
+        if (!keep.ok()) return keep.error();
+        if (*keep) out.push_back(&item);
       }
     }
     return out;
+  }
+
+  // The operand's value for `item`: a literal, or the first node its path selects (nullptr when
+  // it selects none).
+  Result<const Json*> Value(const Operand& operand, const Json& item) {
+    if (operand.path.empty()) return &operand.literal;
+    PathWalker walker(root_, operand.path, nesting_ + 1, /*missing_ok=*/true);
+    bool unused;
+    auto found = walker.Run(item, &unused);
+    if (!found.ok()) return found.error();
+    return found->empty() ? nullptr : found->front();
+  }
+
+  Result<bool> Holds(const Condition& condition, const Json& item) {
+    using Kind = Condition::Kind;
+    switch (condition.kind) {
+      case Kind::kOr:
+      case Kind::kAnd:
+        for (const Condition& kid : condition.kids) {
+          auto holds = Holds(kid, item);
+          if (!holds.ok() || *holds == (condition.kind == Kind::kOr)) return holds;
+        }
+        return condition.kind == Kind::kAnd;
+      case Kind::kNot: {
+        auto holds = Holds(condition.kids.front(), item);
+        if (!holds.ok()) return holds;
+        return !*holds;
+      }
+      case Kind::kExists: {
+        auto value = Value(condition.left, item);
+        if (!value.ok()) return value.error();
+        return *value != nullptr;
+      }
+      case Kind::kCompare:
+        break;
+    }
+    auto left = Value(condition.left, item);
+    if (!left.ok()) return left.error();
+    auto right = Value(condition.right, item);
+    if (!right.ok()) return right.error();
+    return *left != nullptr && *right != nullptr && Compare(**left, condition.op, **right);
   }
 
   const Json& root_;

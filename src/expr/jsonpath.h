@@ -1,6 +1,7 @@
 // Private: the JSONPath engine behind the public JsonPath() (kubectl templates) and the expr
 // function jsonpath(doc, '$.path'). Paths: `$`/`@` roots, `.name`, `['name']`, `[n]`, `[-n]`,
-// `[a:b]`, `[n,m]`, `*`, `..`, `[?(@.k op literal)]`, `[?(@.k)]`.
+// `[a:b]`, `[n,m]`, `*`, `..`, filters `[?(@.k op literal)]`, `[?(@.k)]` combined with
+// `&&`, `||`, `!` and parentheses.
 // Thread-safety: pure functions.
 #pragma once
 

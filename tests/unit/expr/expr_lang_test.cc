@@ -167,6 +167,25 @@ TEST(Expr, JsonpathFunctionQueriesJsonText) {
             std::string::npos);
 }
 
+TEST(Expr, JsonpathFunctionFiltersWithAndOr) {
+  // Argo's examples/expression-destructure-json-complex.yaml.
+  const MapScope scope(std::map<std::string, std::string>{
+      {"workflow.parameters.config",
+       R"({"employees": [{"name": "Baris", "age":43},{"name": "Mo", "age": 42},)"
+       R"( {"name": "Jai", "age" :44}]})"}});
+  auto query = [&](std::string_view path) {
+    auto result = Substitute(
+        "{{=jsonpath(workflow.parameters.config, '" + std::string(path) + "')}}", scope, false);
+    EXPECT_TRUE(result.ok()) << path << ": " << result.error().message;
+    return result.ok() ? *result : "<error>";
+  };
+  EXPECT_EQ(query(R"($.employees[?(@.name==\"Baris\")].age)"), "[43]");
+  EXPECT_EQ(query("$.employees[?(@.age>42 && @.age<44)].age"), "[43]");
+  EXPECT_EQ(query(R"($.employees[?(@.age<43 || @.name==\"Jai\")].name)"), R"(["Mo","Jai"])");
+  EXPECT_EQ(query("$.employees[0:1]"), R"([{"age":43,"name":"Baris"}])");
+  EXPECT_EQ(query("$.employees[*].name"), R"(["Baris","Mo","Jai"])");
+}
+
 TEST(Expr, StringFunctions) {
   EXPECT_EQ(Eval("len('héllo')"), "5");
   EXPECT_EQ(Eval("len([1, 2])"), "2");
@@ -195,6 +214,99 @@ TEST(Expr, SprigFunctionsTakeTheirSubjectLast) {
   EXPECT_EQ(Eval("sprig.b64dec(sprig.b64enc('hub!'))"), "\"hub!\"");
   EXPECT_EQ(Eval("sprig.toJson([1])"), "\"[1]\"");
   EXPECT_EQ(Eval("sprig.trunc(3, 'abcdef')"), "\"abc\"");
+}
+
+TEST(Expr, SprigIntegerArithmeticIsVariadic) {
+  EXPECT_EQ(Eval("sprig.add(34, 27, 15, 57, 46)"), "179");
+  EXPECT_EQ(Eval("sprig.add()"), "0");
+  EXPECT_EQ(Eval("sprig.add('1', 2.9)"), "3");  // arguments become integers, as sprig's toInt64
+  EXPECT_EQ(Eval("sprig.mul(2, 3, 4)"), "24");
+  EXPECT_EQ(Eval("sprig.max(34, 27, 15, 57, 46)"), "57");
+  EXPECT_EQ(Eval("sprig.min(34, 27, '15', 57, 46)"), "15");
+  EXPECT_EQ(Eval("sprig.max(3)"), "3");
+  EXPECT_EQ(Eval("sprig.sub(10, 4)"), "6");
+  EXPECT_NE(EvalError("sprig.max()").find("expects at least 1 argument(s), got 0"),
+            std::string::npos);
+  EXPECT_NE(EvalError("sprig.sub(1, 2, 3)").find("expects 2 argument(s), got 3"),
+            std::string::npos);
+  EXPECT_NE(EvalError("sprig.add(1, 'x')").find("argument 2 must be an integer"),
+            std::string::npos);
+  EXPECT_NE(EvalError("sprig.mul(9223372036854775807, 1, 2)").find("integer overflow"),
+            std::string::npos);
+}
+
+TEST(Expr, SprigFloatArithmeticIsVariadic) {
+  EXPECT_EQ(Eval("sprig.addf(1.5, 2, 2)"), "5.5");
+  EXPECT_EQ(Eval("sprig.addf(0.1, 0.2)"), "0.3");  // sprig computes with decimals
+  EXPECT_EQ(Eval("sprig.subf(7.5, 2, 3)"), "2.5");
+  EXPECT_EQ(Eval("sprig.mulf(1.5, 2, 2)"), "6");
+  EXPECT_EQ(Eval("sprig.divf(10, 2, 4)"), "1.25");
+  EXPECT_EQ(Eval("sprig.maxf(1, 2.5, 3)"), "3");
+  EXPECT_EQ(Eval("sprig.minf(1.5, '2', 3)"), "1.5");
+  EXPECT_NE(EvalError("sprig.divf(1, 0)").find("division by zero"), std::string::npos);
+}
+
+TEST(Expr, ReusingVerboseSnippetsExampleEvaluates) {
+  // The whole expression of Argo's examples/expression-reusing-verbose-snippets.yaml.
+  const MapScope scope(std::map<std::string, std::string>{
+      {"workflow.parameters.weather",
+       R"({"weekWeather": "eyJ0ZW1wcyI6IFszNCwgMjcsIDE1LCA1NywgNDZdfQo="})"}});
+  constexpr std::string_view kExpression = R"(
+                map([
+                    jsonpath(sprig.b64dec(jsonpath(workflow.parameters.weather, '$.weekWeather')), '$.temps')
+                  ], {
+                    toJson({
+                      avg: sprig.add(#[0], #[1], #[2], #[3], #[4]) / 5,
+                      min: sprig.min(#[0], #[1], #[2], #[3], #[4]),
+                      max: sprig.max(#[0], #[1], #[2], #[3], #[4])
+                    })
+                })[0]
+              )";
+  auto week = EvaluateExpr(kExpression, scope);
+  ASSERT_TRUE(week.ok()) << week.error().message;
+  EXPECT_EQ(*week, R"("{\"avg\":35.8,\"max\":57,\"min\":15}")");
+
+  auto text = Substitute("{{=" + std::string(kExpression) + "}}", scope, false);
+  ASSERT_TRUE(text.ok()) << text.error().message;
+  const MapScope step(std::map<std::string, std::string>{{"inputs.parameters.week-temps", *text}});
+  std::string env;
+  for (std::string_view field : {"avg", "min", "max"}) {
+    auto value = Substitute(
+        "{{=jsonpath(inputs.parameters['week-temps'], '$." + std::string(field) + "')}} ", step,
+        false);
+    ASSERT_TRUE(value.ok()) << value.error().message;
+    env += *value;
+  }
+  EXPECT_EQ(env, "35.8 15 57 ");
+}
+
+TEST(Expr, SprigDateFormatsGoLayouts) {
+  const MapScope scope(
+      std::map<std::string, std::string>{{"workflow.creationTimestamp", "2024-03-05T07:08:09Z"}});
+  auto date = [&](std::string_view layout, std::string_view time = "workflow.creationTimestamp") {
+    auto result =
+        EvaluateExpr("sprig.date('" + std::string(layout) + "', " + std::string(time) + ")", scope);
+    EXPECT_TRUE(result.ok()) << layout << ": " << result.error().message;
+    return result.ok() ? *result : "<error>";
+  };
+  EXPECT_EQ(date("2006"), "\"2024\"");
+  EXPECT_EQ(date("2006-01-02"), "\"2024-03-05\"");
+  EXPECT_EQ(date("15:04:05"), "\"07:08:09\"");
+  EXPECT_EQ(date("Jan January Mon Monday"), "\"Mar March Tue Tuesday\"");
+  EXPECT_EQ(date("06/1/2 _2 002 3:4:5 03PM pm"), "\"24/3/5  5 065 7:8:9 07AM am\"");
+  EXPECT_EQ(date("2006-01-02T15:04:05Z07:00 MST -0700"), "\"2024-03-05T07:08:09Z UTC +0000\"");
+  EXPECT_EQ(date("_2006 is literal"), "\"_2024 is literal\"");
+  // Offsets are converted to UTC; fractions print with .000 (fixed) or .999 (trimmed).
+  EXPECT_EQ(date("2006-01-02 15:04:05.000 .999", "'2023-12-31T23:30:00.25-01:00'"),
+            "\"2024-01-01 00:30:00.250 .25\"");
+  EXPECT_EQ(date("15:04:05.999", "'2024-01-01T00:00:00Z'"), "\"00:00:00\"");
+  // Integers are Unix seconds, as in sprig.
+  EXPECT_EQ(date("2006-01-02 15:04", "86400 * 365"), "\"1971-01-01 00:00\"");
+  EXPECT_NE(EvaluateExpr("sprig.date('2006', 'yesterday')", scope)
+                .error()
+                .message.find("must be an RFC 3339 time or Unix seconds"),
+            std::string::npos);
+  EXPECT_FALSE(EvaluateExpr("sprig.date('2006', '2024-02-30T00:00:00Z')", scope).ok());
 }
 
 TEST(Expr, ClosuresUseHashForTheElement) {

@@ -98,6 +98,12 @@ TEST(Items, AggregateParametersBuildsOneObjectPerChild) {
             R"([{"ok":"true","repo":"a"},{"repo":"b"}])");
 }
 
+TEST(Items, AggregateParametersListsOnlyChildrenWithParameters) {
+  EXPECT_EQ(AggregateParameters({{{"repo", "a"}}, {}, {{"repo", "c"}}}),
+            R"([{"repo":"a"},{"repo":"c"}])");
+  EXPECT_EQ(AggregateParameters({{}, {}}), "[]");
+}
+
 TEST(Items, JsonQuoteEscapes) {
   EXPECT_EQ(JsonQuote("a\"b\n"), "\"a\\\"b\\n\"");
   EXPECT_EQ(JsonQuote(std::string("\xff", 1)), "\"\xEF\xBF\xBD\"");  // invalid UTF-8 replaced

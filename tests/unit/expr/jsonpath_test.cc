@@ -46,6 +46,22 @@ TEST(JsonPath, FilterComparesNumbersAndExistence) {
   EXPECT_EQ(Path("{.items[?(@.tags)].x}"), "1 2");
 }
 
+TEST(JsonPath, FilterCombinesConditionsWithAndOrNotAndParentheses) {
+  EXPECT_EQ(Path("{.items[?(@.x>1 && @.x<3)].x}"), "2");
+  EXPECT_EQ(Path("{.items[?(@.x == 1 || @.x == 3)].x}"), "1 3");
+  EXPECT_EQ(Path("{.items[?((@.x == 1 || @.x == 3) && @.tags)].x}"), "1");
+  EXPECT_EQ(Path("{.items[?(!@.tags)].x}"), "3");
+  EXPECT_EQ(Path("{.items[?(!(@.x > 1) || @.x >= 3)].x}"), "1 3");
+  EXPECT_EQ(Path("{.items[?(2 <= @.x)].x}"), "2 3");
+  EXPECT_EQ(Path("{.status.outputs.parameters[?(@.name=='a&&b' || @.value=='3')].name}"), "count");
+  EXPECT_NE(PathError("{.items[?(@.x > 1 &&)].x}").find("expected a path or a value"),
+            std::string::npos);
+  EXPECT_NE(PathError("{.items[?((@.x > 1)].x}").find("unclosed filter"), std::string::npos);
+  EXPECT_NE(PathError("{.items[?((@.x > 1 @.y))].x}").find("expected ')'"), std::string::npos);
+  EXPECT_NE(PathError("{.items[?(@.x > 1 @.y)].x}").find("unexpected '@'"), std::string::npos);
+  EXPECT_NE(PathError("{.items[?(1)].x}").find("must compare or name a path"), std::string::npos);
+}
+
 TEST(JsonPath, WildcardResultsAreJoinedWithSpaces) {
   EXPECT_EQ(Path("{.items[*].x}"), "1 2 3");
   EXPECT_EQ(Path("{.items[*].tags[*]}"), "a b c");
