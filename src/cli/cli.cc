@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli/render.h"
+#include "cli/store_commands.h"
 #include "common/log.h"
 #include "hub/hub.h"
 #include "hub/serialize.h"
@@ -237,13 +238,21 @@ int DoRun(const RunFlags& flags) {
   Micros last_plain = clock.Now();
   std::string last_line;
   int drawn_lines = 0;
+  std::vector<std::string> suspended;  // workflows that wait only on indefinite suspends
   for (const std::string& name : names) {
-    while (!hub.WaitFinished(name, tty ? 100 : 1000)) {
-      if (flags.quiet) continue;
+    while (!hub.WaitFinished(name, tty ? 100 : 250)) {
+      bool waits = false;
       std::string text;
       hub.Inspect([&](const engine::Engine& engine) {
-        text = RenderProgress(RunTree(engine, name), clock.Now(), TerminalWidth(), tty);
+        waits = engine.IsSuspended(name);
+        if (!flags.quiet)
+          text = RenderProgress(RunTree(engine, name), clock.Now(), TerminalWidth(), tty);
       });
+      if (waits) {
+        suspended.push_back(name);
+        break;
+      }
+      if (flags.quiet) continue;
       if (tty) {
         if (drawn_lines > 0) std::cerr << "\x1b[" << drawn_lines << "A\x1b[J";
         std::cerr << text << std::flush;
@@ -269,9 +278,22 @@ int DoRun(const RunFlags& flags) {
         json_docs.push_back(hub::WorkflowToJson(*engine.FindSpec(name), *st, true));
         continue;
       }
-      std::cout << RenderTree(*st, now, isatty(STDOUT_FILENO)) << "\n";
+      std::cout << RenderTree(*st, now, isatty(STDOUT_FILENO), flags.output == "wide") << "\n";
       std::cout << RenderSummary(RunTree(engine, name), now);
       std::cout << LastStepOutput(*st) << std::flush;
+    }
+    for (const std::string& name : suspended) {
+      std::string where;
+      for (const engine::WorkflowStatus* st : RunTree(engine, name)) {
+        for (const engine::Node& n : st->nodes) {
+          if (n.type != engine::NodeType::kSuspend || n.phase != engine::Phase::kRunning) continue;
+          where += (where.empty() ? "" : ", ") + n.display_name;
+          if (st->name != name) where += " (child workflow " + st->name + ")";
+        }
+      }
+      std::cerr << "hubspoke: workflow " << name << " is suspended at node " << where
+                << "; resuming it needs a hub (`hubspoke hub` with `hubspoke resume`, not built "
+                   "yet), so this run stops here\n";
     }
   });
   for (const std::string& doc : json_docs) {
@@ -358,6 +380,43 @@ int Main(int argc, char** argv) {
                          "  hubspoke lint examples/hub-and-spoke/*.yaml");
   lint_cmd->add_option("files", lint_files, "manifest files")->required()->check(CLI::ExistingFile);
 
+  StoreQuery query;
+  query.data_dir = DefaultDataDir();
+  auto add_data = [&](CLI::App* cmd) {
+    cmd->add_option("--data", query.data_dir,
+                    "state directory of earlier runs (default $XDG_STATE_HOME/hubspoke or "
+                    "~/.local/state/hubspoke)");
+  };
+  CLI::App* list_cmd = app.add_subcommand(
+      "list",
+      "List the workflows of earlier runs in a state directory.\n\nExamples:\n"
+      "  hubspoke list\n  hubspoke list --status Failed --prefix spoke- --children");
+  add_data(list_cmd);
+  list_cmd->add_option("--status", query.phase, "only this phase (Succeeded, Failed, ...)");
+  list_cmd->add_option("--prefix", query.prefix, "only names starting with this");
+  list_cmd->add_flag("--children", query.with_children,
+                     "also the child workflows created by resource templates");
+  list_cmd->add_option("-o,--output", query.output, "name")->check(CLI::IsMember({"name"}));
+
+  std::string get_name;
+  CLI::App* get_cmd = app.add_subcommand(
+      "get",
+      "Show a workflow of an earlier run: its node tree and summary.\n\nExamples:\n"
+      "  hubspoke get hub-orchestrator-x7k2p\n  hubspoke get hello -o json");
+  add_data(get_cmd);
+  get_cmd->add_option("name", get_name, "workflow name")->required();
+  get_cmd->add_option("-o,--output", query.output, "json | yaml | wide | name")
+      ->check(CLI::IsMember({"json", "yaml", "wide", "name"}));
+
+  std::string logs_name, logs_node;
+  CLI::App* logs_cmd = app.add_subcommand(
+      "logs",
+      "Print the logs of a workflow's tasks, each line prefixed by its node.\n\nExamples:\n"
+      "  hubspoke logs hello\n  hubspoke logs hello 'say(0:ann)'");
+  add_data(logs_cmd);
+  logs_cmd->add_option("name", logs_name, "workflow name")->required();
+  logs_cmd->add_option("node", logs_node, "only this node (id, name or display name)");
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
 
   try {
@@ -371,6 +430,9 @@ int Main(int argc, char** argv) {
   }
   if (*run_cmd) return DoRun(run);
   if (*lint_cmd) return DoLint(lint_files);
+  if (*list_cmd) return ListWorkflows(query, std::cout, std::cerr);
+  if (*get_cmd) return GetWorkflow(query, get_name, std::cout, std::cerr);
+  if (*logs_cmd) return PrintLogs(query, logs_name, logs_node, std::cout, std::cerr);
   if (*version_cmd) {
     std::cout << "hubspoke " << kVersion << "\n";
     return kExitOk;

@@ -81,6 +81,7 @@ namespace {
 
 constexpr int kNoParent = -1;
 constexpr int kExitHandlerParent = -2;
+constexpr const char* kDeadlineMessage = "Step exceeded its deadline";
 
 // A step or task waiting to start: created when its group starts, started when the parallelism
 // limit of its template allows.
@@ -157,6 +158,8 @@ struct Engine::Impl {
     bool exit_started = false;
     bool finished = false;
     bool stopping = false;
+    bool deadline_exceeded = false;  // spec.activeDeadlineSeconds passed
+    int timers_pending = 0;          // timers set and not fired yet
     Phase main_phase = Phase::kPending;
     std::string main_message;
     std::vector<std::string> children;
@@ -552,8 +555,12 @@ struct Engine::Impl {
       }
     }
     task.private_dirs = tmpl.volume_mounts;
-    task.node_selector =
-        tmpl.node_selector.empty() ? run.spec.spec.node_selector : tmpl.node_selector;
+    for (const auto& [label, value] :
+         tmpl.node_selector.empty() ? run.spec.spec.node_selector : tmpl.node_selector) {
+      auto v = Subst(value, *e.scope);
+      if (!v.ok()) return fail(v.error());
+      task.node_selector[label] = std::move(*v);
+    }
     std::string deadline = !tmpl.timeout.empty() ? tmpl.timeout : tmpl.active_deadline_seconds;
     if (!deadline.empty()) {
       auto v = Subst(deadline, *e.scope);
@@ -942,12 +949,24 @@ struct Engine::Impl {
     for (const spec::Parameter& p : step.arguments.parameters) {
       std::string raw = p.value ? *p.value : (p.default_value ? *p.default_value : "");
       auto v = Subst(raw, scope);
-      if (!v.ok()) return fail_here(NodeType::kSkipped, Phase::kError, v.error().message);
+      if (!v.ok()) {
+        // An argument that cannot be resolved (the output of a skipped step without a default)
+        // leaves the template's input default in place.
+        if (HasInputDefault(*tmpl, p.name)) continue;
+        return fail_here(NodeType::kSkipped, Phase::kError, v.error().message);
+      }
       args.push_back({p.name, std::move(*v)});
     }
     run.ext[limiter].active++;
     Execute(run, s.container, s.name, s.display, *tmpl, args, boundary, scope, &step, s.item,
             s.item_index, limiter);
+  }
+
+  static bool HasInputDefault(const spec::Template& tmpl, const std::string& name) {
+    for (const spec::Parameter& p : tmpl.inputs.parameters) {
+      if (p.name == name) return p.default_value.has_value();
+    }
+    return false;
   }
 
   const spec::Template* FindTemplate(Run& run, const std::string& name) {
@@ -1037,24 +1056,30 @@ struct Engine::Impl {
       const Node& first = run.st.nodes[nodes[0]];
       bool looped = first.item_index >= 0;
       if (!looped) {
-        SetNodeVars(scope, key, first);
+        SetNodeVars(run, scope, key, first);
         continue;
       }
       SetLoopVars(run, scope, key, nodes);
     }
   }
 
-  void SetNodeVars(VarScope& scope, const std::string& key, const Node& node) {
+  void SetNodeVars(Run& run, VarScope& scope, const std::string& key, const Node& node) {
     scope.Set(key + ".id", node.id);
     scope.Set(key + ".status", std::string(PhaseName(node.phase)));
     scope.Set(key + ".startedAt", FormatRfc3339(node.started_at));
     scope.Set(key + ".finishedAt", FormatRfc3339(node.finished_at));
     if (node.result) scope.Set(key + ".outputs.result", *node.result);
     if (node.exit_code) scope.Set(key + ".exitCode", std::to_string(*node.exit_code));
-    std::vector<std::vector<std::pair<std::string, std::string>>> rows(1);
-    for (const Param& p : node.outputs) {
-      scope.Set(key + ".outputs.parameters." + p.name, p.value);
-      rows[0].push_back({p.name, p.value});
+    for (const Param& p : node.outputs) scope.Set(key + ".outputs.parameters." + p.name, p.value);
+    if (node.phase != Phase::kSkipped && node.phase != Phase::kOmitted) return;
+    // A skipped or omitted step produced nothing: its template's output defaults stand in.
+    const spec::Template* tmpl = FindTemplate(run, node.template_name);
+    if (!tmpl) return;
+    for (const spec::Parameter& p : tmpl->outputs.parameters) {
+      const auto& fallback = p.value_from && p.value_from->default_value
+                                 ? p.value_from->default_value
+                                 : p.default_value;
+      if (fallback) scope.Set(key + ".outputs.parameters." + p.name, *fallback);
     }
   }
 
@@ -1323,6 +1348,7 @@ struct Engine::Impl {
         run.st.nodes[x].finished_at = run.st.nodes[x].started_at;
         d.node[t] = x;
         d.state[t] = DagState::kOmitted;
+        SetNodeVars(run, *run.ext[n].scope, "tasks." + task.name, run.st.nodes[x]);
         for (int dep : d.dependents[t]) candidates.push_back(dep);
         continue;
       }
@@ -1386,7 +1412,7 @@ struct Engine::Impl {
       for (const std::string& id : child.children) items.push_back(IndexOf(run, id));
       SetLoopVars(run, scope, "tasks." + step->name, items);
     } else {
-      SetNodeVars(scope, "tasks." + step->name, child);
+      SetNodeVars(run, scope, "tasks." + step->name, child);
     }
     if (IsFailedOrError(child.phase) && !ContinuesOn(step, child.phase) && d.fail_fast &&
         !d.failure_handled[t] && !d.failed) {
@@ -1518,11 +1544,16 @@ struct Engine::Impl {
       }
     }
     if (delay > 0) {
-      std::string key = "retry/" + run.st.name + "/" + std::to_string(r);
-      effects.timers.push_back({clock.Now() + delay, key});
+      SetTimer(run, clock.Now() + delay, "retry", r);
       return;
     }
     StartAttempt(run, r);
+  }
+
+  // Asks for TimerFired("<kind>/<workflow>/<node>") at `at`.
+  void SetTimer(Run& run, Micros at, const std::string& kind, int n) {
+    run.timers_pending++;
+    effects.timers.push_back({at, kind + "/" + run.st.name + "/" + std::to_string(n)});
   }
 
   // ---------------------------------------------------------------- suspend
@@ -1537,8 +1568,7 @@ struct Engine::Impl {
         FinishNode(run, n, Phase::kError, "invalid suspend duration '" + s.duration + "'");
         return;
       }
-      effects.timers.push_back({clock.Now() + static_cast<Micros>(*secs * 1e6),
-                                "suspend/" + run.st.name + "/" + std::to_string(n)});
+      SetTimer(run, clock.Now() + static_cast<Micros>(*secs * 1e6), "suspend", n);
     }
   }
 
@@ -1759,6 +1789,14 @@ struct Engine::Impl {
                                       : "entrypoint template '" + r.spec.spec.entrypoint +
                                             "' is not defined in workflow " + name));
     }
+    std::optional<double> deadline;  // spec.activeDeadlineSeconds: an integer, not templated
+    if (!r.spec.spec.active_deadline_seconds.empty()) {
+      deadline = ParseDurationSeconds(r.spec.spec.active_deadline_seconds);
+      if (!deadline) {
+        return Fail(InvalidArgument("spec.activeDeadlineSeconds '" +
+                                    r.spec.spec.active_deadline_seconds + "' is not a number"));
+      }
+    }
     runs[name] = std::move(run);
     run_order.push_back(name);
     InitGlobals(r);
@@ -1774,6 +1812,8 @@ struct Engine::Impl {
     }
     r.pod_limit = ParseLimit(r.spec.spec.parallelism, r.globals);
     MarkRun(r);
+    if (deadline)
+      SetTimer(r, r.st.started_at + static_cast<Micros>(*deadline * 1e6), "deadline", 0);
     Execute(r, kNoParent, name, name, *entry, r.st.parameters, "", r.globals, nullptr, "", -1, -1);
     return name;
   }
@@ -1781,7 +1821,7 @@ struct Engine::Impl {
   void MainDone(Run& run) {
     const Node& root = run.st.nodes[0];
     run.main_phase = root.phase;
-    run.main_message = root.message;
+    run.main_message = run.deadline_exceeded ? kDeadlineMessage : root.message;
     if (!run.spec.spec.on_exit.empty() && !run.exit_started) {
       run.exit_started = true;
       const spec::Template* tmpl = FindTemplate(run, run.spec.spec.on_exit);
@@ -1817,8 +1857,9 @@ struct Engine::Impl {
 
   void ExitHandlerDone(Run& run, int n) {
     const Node& exit = run.st.nodes[n];
+    // A failed handler fails a succeeded workflow; one that errored makes it an Error.
     if (run.main_phase == Phase::kSucceeded && IsFailedOrError(exit.phase)) {
-      FinalizeRun(run, Phase::kFailed, exit.message);
+      FinalizeRun(run, exit.phase, exit.message);
       return;
     }
     FinalizeRun(run, run.main_phase, run.main_message);
@@ -1834,6 +1875,65 @@ struct Engine::Impl {
     MarkRun(run);
     effects.finished.push_back(run.st.name);
     if (run.parent) finished_runs.push_back(&run);
+  }
+
+  // Stop, terminate and the workflow deadline: cancels running tasks and fails every unfinished
+  // pod, suspend and retry-in-backoff node with `message`; their parents fail in turn.
+  void Shutdown(Run& run, const std::string& message) {
+    run.stopping = true;
+    for (auto& [attempt, where] : attempts) {
+      if (where.first == &run) effects.cancel.push_back(attempt);
+    }
+    int freed_slots = 0;
+    for (size_t i = 0; i < run.st.nodes.size(); ++i) {
+      int n = static_cast<int>(i);
+      Node& node = run.st.nodes[n];
+      if (IsCompleted(node.phase)) continue;
+      if (node.type == NodeType::kPod || node.type == NodeType::kSuspend) {
+        const std::string& attempt = run.ext[n].attempt_id;
+        if (attempts.erase(attempt) > 0) {
+          if (run.ext[n].in_pod_queue)
+            pending_tasks.erase(attempt);
+          else
+            freed_slots++;
+        }
+        FinishNode(run, n, Phase::kFailed, message);
+      } else if (node.type == NodeType::kRetry && WaitsForBackoff(run, n)) {
+        FinishNode(run, n, Phase::kFailed, message);
+      }
+    }
+    // Once every stopped node is completed, so the queue only hands slots to later pods (exit
+    // handlers).
+    while (freed_slots-- > 0) PodSlotFreed(run);
+    Drain();
+  }
+
+  // A Retry node whose attempts have all ended: it waits for its backoff timer.
+  bool WaitsForBackoff(const Run& run, int r) const {
+    for (const std::string& id : run.st.nodes[r].children) {
+      auto it = run.index.find(id);
+      if (it != run.index.end() && !IsCompleted(run.st.nodes[it->second].phase)) return false;
+    }
+    return true;
+  }
+
+  // Nothing but indefinite suspends (here or in child workflows) keeps `run` from going on: no
+  // task queued or running, no timer pending, at least one Suspend node running.
+  bool WaitsOnlyOnSuspend(const Run& run) const {
+    if (run.finished || run.timers_pending > 0) return false;
+    bool suspended = false;
+    for (size_t n = 0; n < run.st.nodes.size(); ++n) {
+      const Node& node = run.st.nodes[n];
+      if (IsCompleted(node.phase)) continue;
+      if (node.type == NodeType::kSuspend) {
+        suspended = true;
+      } else if (node.type == NodeType::kPod) {
+        auto child = runs.find(node.child_workflow);
+        if (child == runs.end() || !WaitsOnlyOnSuspend(*child->second)) return false;
+        suspended = true;
+      }
+    }
+    return suspended;
   }
 
   Run* FindRun(const std::string& name) {
@@ -1876,10 +1976,15 @@ void Engine::TimerFired(const std::string& key) {
     return;
   }
   if (n < 0 || n >= static_cast<int>(run->st.nodes.size())) return;
+  if (run->timers_pending > 0) run->timers_pending--;
   if (kind == "suspend") {
     impl_->ResumeNode(*run, n, {});
   } else if (kind == "retry" && !IsCompleted(run->st.nodes[n].phase)) {
     impl_->StartAttempt(*run, n);
+  } else if (kind == "deadline" && !run->exit_started && !run->finished) {
+    // Exit handlers are not subject to the deadline: they run after the shutdown.
+    run->deadline_exceeded = true;
+    impl_->Shutdown(*run, kDeadlineMessage);
   }
   impl_->Drain();
 }
@@ -1888,29 +1993,7 @@ Status Engine::Stop(const std::string& workflow, const std::string& message) {
   auto* run = impl_->FindRun(workflow);
   if (!run) return Fail(NotFound("workflow " + workflow + " not found"));
   if (run->finished) return {};
-  run->stopping = true;
-  for (auto& [attempt, where] : impl_->attempts) {
-    if (where.first == run) impl_->effects.cancel.push_back(attempt);
-  }
-  int freed_slots = 0;
-  for (size_t n = 0; n < run->st.nodes.size(); ++n) {
-    Node& node = run->st.nodes[n];
-    if (IsCompleted(node.phase)) continue;
-    if (node.type == NodeType::kPod || node.type == NodeType::kSuspend) {
-      const std::string& attempt = run->ext[n].attempt_id;
-      if (impl_->attempts.erase(attempt) > 0) {
-        if (run->ext[n].in_pod_queue)
-          impl_->pending_tasks.erase(attempt);
-        else
-          freed_slots++;
-      }
-      impl_->FinishNode(*run, static_cast<int>(n), Phase::kFailed, message);
-    }
-  }
-  // Once every stopped node is completed, so the queue only hands slots to later pods (exit
-  // handlers).
-  while (freed_slots-- > 0) impl_->PodSlotFreed(*run);
-  impl_->Drain();
+  impl_->Shutdown(*run, message);
   return {};
 }
 
@@ -1963,6 +2046,11 @@ std::vector<std::string> Engine::ChildrenOf(const std::string& name) const {
 bool Engine::IsFinished(const std::string& name) const {
   auto it = impl_->runs.find(name);
   return it != impl_->runs.end() && it->second->finished;
+}
+
+bool Engine::IsSuspended(const std::string& name) const {
+  auto it = impl_->runs.find(name);
+  return it != impl_->runs.end() && impl_->WaitsOnlyOnSuspend(*it->second);
 }
 
 }  // namespace hubspoke::engine

@@ -83,6 +83,9 @@ class Engine {
   // Workflows created by `name`'s resource nodes, in creation order.
   std::vector<std::string> ChildrenOf(const std::string& name) const;
   bool IsFinished(const std::string& name) const;
+  // Unfinished and waiting only on indefinite suspends (its own or its child workflows'): no
+  // task queued or running, no timer pending. Only Resume (or stop/terminate) moves it on.
+  bool IsSuspended(const std::string& name) const;
 
  private:
   struct Impl;

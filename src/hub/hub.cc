@@ -32,6 +32,12 @@ bool LabelsMatch(const std::map<std::string, std::string>& selector,
   return true;
 }
 
+std::string LabelsText(const std::map<std::string, std::string>& labels) {
+  std::string out;
+  for (const auto& [k, v] : labels) out += (out.empty() ? "" : ", ") + k + "=" + v;
+  return "{" + out + "}";
+}
+
 }  // namespace
 
 struct Hub::Impl final : spoke::SpokeListener {
@@ -172,7 +178,12 @@ struct Hub::Impl final : spoke::SpokeListener {
     if (!changes.empty()) Persist(changes);
     for (const auto& t : effects.timers) timers.emplace(t.at, t.key);
     for (const auto& attempt : effects.cancel) Cancel(attempt);
-    for (auto& t : effects.dispatch) ready.push_back(std::move(t));
+    for (auto& t : effects.dispatch) {
+      if (AnySpokeMatches(t.node_selector))
+        ready.push_back(std::move(t));
+      else
+        Unplaceable(t);
+    }
     Dispatch();
     if (!effects.finished.empty()) {
       std::lock_guard lock(mu);
@@ -222,6 +233,36 @@ struct Hub::Impl final : spoke::SpokeListener {
     }
     auto it = running.find(attempt);
     if (it != running.end()) spokes[it->second].spoke->Cancel(attempt);
+  }
+
+  bool AnySpokeMatches(const std::map<std::string, std::string>& selector) const {
+    for (const auto& s : spokes) {
+      if (LabelsMatch(selector, s.spoke->labels())) return true;
+    }
+    return false;
+  }
+
+  // The set of spokes is fixed (local spokes only), so a task whose nodeSelector no spoke
+  // satisfies would wait forever: it fails now, saying what it needed and what the spokes have.
+  void Unplaceable(const engine::Task& task) {
+    std::map<std::string, std::vector<std::string>> by_labels;  // label set -> spoke names
+    for (const auto& s : spokes)
+      by_labels[LabelsText(s.spoke->labels())].push_back(s.spoke->name());
+    std::string have;
+    for (const auto& [labels, names] : by_labels) {
+      have += (have.empty() ? "" : "; ") + names.front();
+      if (names.size() > 1)
+        have += " and " + std::to_string(names.size() - 1) + " other spoke(s) have " + labels;
+      else
+        have += " has " + labels;
+    }
+    engine::TaskResult result;
+    result.attempt_id = task.attempt_id;
+    result.started = false;
+    result.message = "no spoke matches nodeSelector " + LabelsText(task.node_selector) + ": " +
+                     (have.empty() ? "no spoke is connected" : have);
+    result.started_at = result.finished_at = clock.Now();
+    Post([this, r = std::move(result)] { engine.TaskFinished(r); });
   }
 
   // Hands ready tasks to spokes with free slots (credits) whose labels match.

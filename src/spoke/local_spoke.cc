@@ -1,5 +1,6 @@
 #include "spoke/local_spoke.h"
 
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -18,9 +19,22 @@ std::string SelfDir() {
   return std::filesystem::path(buf).parent_path().string();
 }
 
+constexpr const char* kGamesDir = "/usr/games";
+
+// The PATH tasks get and commands are looked up in: the spoke's own, plus /usr/games when it
+// exists (Debian installs cowsay there, outside root's PATH).
+std::string TaskPath() {
+  const char* env = getenv("PATH");
+  std::string path = env ? env : "/usr/bin:/bin";
+  if (access(kGamesDir, X_OK) == 0 &&
+      (":" + path + ":").find(std::string(":") + kGamesDir + ":") == std::string::npos) {
+    path += std::string(":") + kGamesDir;
+  }
+  return path;
+}
+
 bool OnPath(const std::string& cmd) {
-  const char* path = getenv("PATH");
-  std::string p = path ? path : "/usr/bin:/bin";
+  std::string p = TaskPath();
   size_t start = 0;
   while (start <= p.size()) {
     size_t end = p.find(':', start);
@@ -51,7 +65,28 @@ std::string LastLogLine(const std::string& path) {
   return line;
 }
 
+std::string BaseName(const std::string& path) {
+  return std::filesystem::path(path).filename().string();
+}
+
 }  // namespace
+
+std::map<std::string, std::string> WellKnownLabels() {
+  std::map<std::string, std::string> labels;
+  struct utsname u;
+  if (uname(&u) == 0) {
+    std::string arch = u.machine;
+    if (arch == "x86_64")
+      arch = "amd64";
+    else if (arch == "aarch64")
+      arch = "arm64";
+    labels["kubernetes.io/arch"] = labels["beta.kubernetes.io/arch"] = arch;
+  }
+  labels["kubernetes.io/os"] = labels["beta.kubernetes.io/os"] = "linux";
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) == 0) labels["kubernetes.io/hostname"] = host;
+  return labels;
+}
 
 ImageMap ImageMap::WithDefaults() {
   ImageMap m;
@@ -109,12 +144,18 @@ Result<exec::ExecSpec> BuildExecSpec(const engine::Task& task, const ImageMap& i
   exec::ExecSpec spec;
   spec.attempt_id = task.attempt_id;
   spec.image = task.image;
-  if (!task.command.empty()) {
+  const auto* prefix = images.Find(task.image);
+  if (!task.command.empty() && prefix && !prefix->empty() &&
+      BaseName(task.command[0]) == BaseName(prefix->front())) {
+    // The image's own program named explicitly (`command: [/argosay]`): the mapped one.
+    spec.argv = *prefix;
+    spec.argv.insert(spec.argv.end(), task.command.begin() + 1, task.command.end());
+  } else if (!task.command.empty()) {
     spec.argv = task.command;
     // Argo's examples call `python`; hosts usually have only python3.
     if (spec.argv[0] == "python" && !OnPath("python") && OnPath("python3"))
       spec.argv[0] = "python3";
-  } else if (const auto* prefix = images.Find(task.image)) {
+  } else if (prefix) {
     spec.argv = *prefix;
   } else if (task.script_source.empty()) {
     return Fail(InvalidArgument("image \"" + task.image +
@@ -126,7 +167,8 @@ Result<exec::ExecSpec> BuildExecSpec(const engine::Task& task, const ImageMap& i
   }
   spec.argv.insert(spec.argv.end(), task.args.begin(), task.args.end());
   spec.script_source = task.script_source;
-  spec.env = task.env;
+  spec.env.push_back({"PATH", TaskPath()});  // the task's own PATH, if any, comes later and wins
+  spec.env.insert(spec.env.end(), task.env.begin(), task.env.end());
   spec.working_dir = task.working_dir;
   spec.timeout_ms = task.timeout_ms;
   spec.output_files = task.output_files;
@@ -140,6 +182,7 @@ LocalSpoke::LocalSpoke(SpokeOptions options, SpokeListener* listener)
     : options_(std::move(options)),
       listener_(listener),
       runner_(exec::RunnerOptions{options_.work_root, false}) {
+  options_.labels.merge(WellKnownLabels());  // labels given keep their values
   for (int i = 0; i < options_.slots; ++i) workers_.emplace_back([this, i] { Work(i); });
 }
 

@@ -21,7 +21,8 @@
 
 namespace hubspoke::spoke {
 
-// Maps container images to host commands, for containers that give no `command`.
+// Maps container images to host commands, for containers that give no `command` or whose
+// command names the mapped program (`command: [/argosay]` of argoproj/argosay:v2).
 class ImageMap {
  public:
   // Built-ins: argoproj/argosay:v2 -> the bundled argosay program (when found next to the
@@ -45,12 +46,17 @@ class SpokeListener {
   virtual void OnTaskFinished(engine::TaskResult result) = 0;
 };
 
+// The node labels Kubernetes sets, as this host would have them: kubernetes.io/arch and
+// beta.kubernetes.io/arch (amd64, arm64, ... from uname), kubernetes.io/os and
+// beta.kubernetes.io/os (linux), kubernetes.io/hostname.
+std::map<std::string, std::string> WellKnownLabels();
+
 struct SpokeOptions {
   std::string name;
   int slots = 1;
-  std::map<std::string, std::string> labels;
-  std::string work_root;  // attempt directories
-  std::string log_root;   // <log_root>/<workflow>/<node id>.log
+  std::map<std::string, std::string> labels;  // added to WellKnownLabels(), which they override
+  std::string work_root;                      // attempt directories
+  std::string log_root;                       // <log_root>/<workflow>/<node id>.log
   // Each slot thread gets a private /tmp once (exec::ThreadSandbox) below this directory, so
   // tasks need no mount namespace of their own; "" = a namespace per task.
   std::string sandbox_root;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "cli_harness.h"
@@ -265,6 +266,111 @@ spec:
   CommandResult r = Hub({"run", file, "-o", "json", "--data", dir_.path() + "/s"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Json::parse(r.out)["status"]["nodes"]["say"]["outputs"]["result"], "hello hub");
+}
+
+TEST_F(CliTest, ArgosayImageWithAnExplicitArgosayCommandRunsTheBundledProgram) {
+  std::string file = dir_.Write("argosay-cmd.yaml", R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: say}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container: {image: "argoproj/argosay:v2", command: [/argosay], args: [echo, "hello hub"]}
+)");
+  CommandResult r = Hub({"run", file, "-o", "json", "--data", dir_.path() + "/s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["status"]["nodes"]["say"]["outputs"]["result"], "hello hub");
+}
+
+TEST_F(CliTest, RunStopsAtAnIndefiniteSuspendAndSaysResumingNeedsAHub) {
+  std::string file = dir_.Write("suspend.yaml", R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wait}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: build, template: hello}
+    - - {name: approve, template: approve}
+    - - {name: deploy, template: hello}
+  - name: approve
+    suspend: {}
+  - name: hello
+    container: {image: alpine, command: [echo, hi]}
+)");
+  CommandResult r = Hub({"run", file, "-o", "json", "-q", "--data", dir_.path() + "/s"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  Json wf = Json::parse(r.out);
+  EXPECT_EQ(wf["status"]["phase"], "Running");
+  const Json* approve = NodeByDisplayName(wf, "approve");
+  ASSERT_NE(approve, nullptr);
+  EXPECT_EQ((*approve)["phase"], "Running");
+  EXPECT_EQ((*approve)["type"], "Suspend");
+  EXPECT_EQ(NodeByDisplayName(wf, "deploy"), nullptr);
+  EXPECT_NE(r.err.find("workflow wait is suspended at node approve"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("needs a hub"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, NodeSelectorOnTheHostsWellKnownLabelsRuns) {
+  std::string file = dir_.Write("selector.yaml", R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: sel}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    nodeSelector: {kubernetes.io/os: linux}
+    container: {image: alpine, command: [echo, ok]}
+)");
+  CommandResult r = Hub({"run", file, "-o", "json", "--data", dir_.path() + "/s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["status"]["phase"], "Succeeded");
+}
+
+TEST_F(CliTest, NodeSelectorNoSpokeSatisfiesEndsInErrorNamingTheLabels) {
+  std::string file = dir_.Write("unschedulable.yaml", R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: nowhere}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    nodeSelector: {beta.kubernetes.io/arch: no-such-arch}
+    container: {image: alpine, command: [echo, ok]}
+)");
+  CommandResult r = Hub({"run", file, "-o", "json", "--spokes", "2", "--data", dir_.path() + "/s"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  Json wf = Json::parse(r.out);
+  const Json& node = wf["status"]["nodes"]["nowhere"];
+  EXPECT_EQ(node["phase"], "Error");
+  std::string message = node["message"];
+  EXPECT_NE(message.find("beta.kubernetes.io/arch=no-such-arch"), std::string::npos) << message;
+  EXPECT_NE(message.find("kubernetes.io/os=linux"), std::string::npos) << message;
+  EXPECT_NE(message.find("local-1"), std::string::npos) << message;
+}
+
+TEST_F(CliTest, WorkflowActiveDeadlineSecondsEndsTheRunFailed) {
+  std::string file = dir_.Write("deadline.yaml", R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: late}
+spec:
+  activeDeadlineSeconds: 1
+  entrypoint: main
+  templates:
+  - name: main
+    container: {image: alpine, command: [sleep, "30"]}
+)");
+  auto start = std::chrono::steady_clock::now();
+  CommandResult r = Hub({"run", file, "-o", "json", "--data", dir_.path() + "/s"});
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_LT(seconds, 10);
+  Json wf = Json::parse(r.out);
+  EXPECT_EQ(wf["status"]["phase"], "Failed");
+  EXPECT_EQ(wf["status"]["message"], "Step exceeded its deadline");
+  EXPECT_EQ(wf["status"]["nodes"]["late"]["message"], "Step exceeded its deadline");
 }
 
 }  // namespace

@@ -66,6 +66,26 @@ TEST(ExitHandler, FailingExitHandlerFailsASucceededWorkflow) {
   EXPECT_EQ(h.Status().phase, Phase::kFailed);
 }
 
+TEST(ExitHandler, ErroringExitHandlerMakesASucceededWorkflowAnError) {
+  Harness h;
+  h.Run(R"(
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  onExit: cleanup
+  templates:
+  - name: main
+    container: {image: alpine, command: [echo, main]}
+  - name: cleanup
+    container: {image: alpine, command: [no-such-command]}
+)");
+  EXPECT_EQ(h.NodeNamed("wf").phase, Phase::kSucceeded);
+  EXPECT_EQ(h.NodeNamed("wf.onExit").phase, Phase::kError);
+  EXPECT_EQ(h.Status().phase, Phase::kError);
+  EXPECT_EQ(h.Status().message, h.NodeNamed("wf.onExit").message);
+}
+
 TEST(ExitHandler, WorkflowFinishesOnlyAfterTheExitHandler) {
   Harness h;
   h.Submit(WithExitHandler("echo main", "echo bye"));
@@ -142,6 +162,109 @@ TEST(Suspend, ResumeBeforeTheTimerContinuesAndTheTimerIsHarmless) {
   EXPECT_EQ(h.dispatched().size(), 1u);
 }
 
+TEST(Suspend, IsSuspendedOnlyWhileWaitingOnAnIndefiniteSuspend) {
+  Harness h;
+  std::string yaml = kSuspend;
+  yaml.replace(yaml.find("template: wait}"), 15, "template: approve}");
+  yaml.replace(yaml.find("    - - {name: wait"), 0, "    - - {name: first, template: run}\n");
+  h.Submit(yaml);
+  EXPECT_FALSE(h.engine().IsSuspended("wf"));  // `first` runs
+  h.RunUntilIdle();
+  EXPECT_TRUE(h.engine().IsSuspended("wf"));
+  EXPECT_EQ(h.NodeNamed("wait").phase, Phase::kRunning);
+  ASSERT_TRUE(h.engine().Resume("wf", {}).ok());
+  h.Collect();
+  EXPECT_FALSE(h.engine().IsSuspended("wf"));  // `after` runs
+  h.RunUntilFinished("wf");
+  EXPECT_FALSE(h.engine().IsSuspended("wf"));
+  EXPECT_FALSE(h.engine().IsSuspended("nope"));
+}
+
+TEST(Suspend, SuspendWithADurationIsNotIsSuspended) {
+  Harness h;
+  h.Submit(kSuspend);
+  EXPECT_EQ(h.NodeNamed("wait").phase, Phase::kRunning);
+  EXPECT_FALSE(h.engine().IsSuspended("wf"));  // its timer will resume it
+}
+
+TEST(Suspend, ChildWorkflowSuspendedMakesTheParentSuspended) {
+  Harness h;
+  h.Submit(R"(
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    resource:
+      action: create
+      successCondition: status.phase == Succeeded
+      manifest: |
+        kind: Workflow
+        metadata: {name: child}
+        spec:
+          entrypoint: approve
+          templates:
+          - name: approve
+            suspend: {}
+)");
+  h.RunUntilIdle();
+  EXPECT_TRUE(h.engine().IsSuspended("child"));
+  EXPECT_TRUE(h.engine().IsSuspended("wf"));
+}
+
+// ---------------------------------------------------------------- workflow deadline
+
+constexpr const char* kDeadline = R"(
+kind: Workflow
+metadata: {name: wf}
+spec:
+  activeDeadlineSeconds: 30
+  entrypoint: main
+  onExit: cleanup
+  templates:
+  - name: main
+    steps:
+    - - {name: long, template: long}
+      - {name: wait, template: approve}
+    - - {name: never, template: cleanup}
+  - name: long
+    container: {image: alpine, command: [sh, -c, "sleep 100"]}
+  - name: approve
+    suspend: {}
+  - name: cleanup
+    container: {image: alpine, command: [echo, cleanup]}
+)";
+
+TEST(Deadline, ActiveDeadlineSecondsFailsUnfinishedNodesAndTheWorkflow) {
+  Harness h;
+  Micros t0 = h.clock().Now();
+  h.Run(kDeadline);
+  EXPECT_THAT(h.log(), Contains("cancel long"));
+  EXPECT_THAT(h.log(), Contains("timer deadline/wf/0"));
+  for (const char* name : {"long", "wait"}) {
+    EXPECT_EQ(h.NodeNamed(name).phase, Phase::kFailed) << name;
+    EXPECT_EQ(h.NodeNamed(name).message, "Step exceeded its deadline") << name;
+    EXPECT_EQ(h.NodeNamed(name).finished_at, t0 + 30 * kSecond) << name;
+  }
+  EXPECT_EQ(h.FindNode("never"), nullptr);
+  // Exit handlers are not subject to the deadline.
+  EXPECT_EQ(h.NodeNamed("wf.onExit").phase, Phase::kSucceeded);
+  EXPECT_EQ(h.Status().phase, Phase::kFailed);
+  EXPECT_EQ(h.Status().message, "Step exceeded its deadline");
+}
+
+TEST(Deadline, WorkflowDoneBeforeTheDeadlineIsUntouched) {
+  Harness h;
+  std::string yaml = kDeadline;
+  yaml.replace(yaml.find("sleep 100"), 9, "sleep 1");
+  yaml.replace(yaml.find("      - {name: wait, template: approve}\n"), 39, "");
+  h.Run(yaml);
+  h.RunUntilIdle();  // the deadline timer fires after the end
+  EXPECT_EQ(h.Status().phase, Phase::kSucceeded);
+  EXPECT_EQ(h.NodeNamed("never").phase, Phase::kSucceeded);
+}
+
 // ---------------------------------------------------------------- stop / terminate
 
 constexpr const char* kLongRunning = R"(
@@ -211,6 +334,33 @@ TEST(Terminate, SkipsTheExitHandler) {
   EXPECT_EQ(h.NodeNamed("long").message, "Terminated");
   EXPECT_EQ(h.Status().phase, Phase::kFailed);
   EXPECT_EQ(h.running(), 0);
+}
+
+TEST(Stop, DuringARetryBackoffFinishesTheWorkflowAtOnce) {
+  Harness h;
+  h.Submit(R"(
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: step, template: flaky}
+  - name: flaky
+    retryStrategy: {limit: 3, backoff: {duration: 1h}}
+    container: {image: alpine, command: [sh, -c, "exit 1"]}
+)");
+  ASSERT_TRUE(h.Step());  // step(0) fails; the backoff timer is set
+  ASSERT_EQ(h.timers().size(), 1u);
+  ASSERT_TRUE(h.engine().Stop("wf", "Stopped by user").ok());
+  h.Collect();
+  EXPECT_TRUE(h.engine().IsFinished("wf"));
+  EXPECT_EQ(h.NodeNamed("step").phase, Phase::kFailed);
+  EXPECT_EQ(h.NodeNamed("step").message, "Stopped by user");
+  EXPECT_EQ(h.Status().phase, Phase::kFailed);
+  h.RunUntilIdle();  // the backoff timer starts no attempt
+  EXPECT_EQ(h.FindNode("step(1)"), nullptr);
 }
 
 TEST(Stop, UnknownWorkflowIsNotFound) {

@@ -142,6 +142,90 @@ spec:
   EXPECT_THAT(h.NodeNamed("typo").message, HasSubstr("steps.nope.outputs.result"));
 }
 
+// A DAG whose `producer` is skipped (when: false) and whose `consumer` passes on the producer's
+// output `msg`. `output_default` is the producer's output valueFrom.default line (or "");
+// `input_default` the consumer's input default (or "").
+std::string SkippedProducer(const std::string& output_default, const std::string& input_default) {
+  return R"(
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: producer, template: produce, when: "false"}
+      - name: consumer
+        template: consume
+        depends: "producer.Succeeded || producer.Skipped"
+        arguments: {parameters: [{name: in, value: "{{tasks.producer.outputs.parameters.msg}}"}]}
+  - name: produce
+    outputs:
+      parameters:
+      - name: msg
+        valueFrom: {path: /tmp/out.txt)" +
+         output_default + R"(}
+    container: {image: alpine, command: [sh, -c, "echo real > /tmp/out.txt"]}
+  - name: consume
+    inputs: {parameters: [{name: in)" +
+         input_default + R"(}]}
+    container: {image: alpine, command: [echo, "got {{inputs.parameters.in}}"]}
+)";
+}
+
+TEST(Params, SkippedProducerOutputResolvesToItsOutputDefault) {
+  Harness h;
+  h.Run(SkippedProducer(", default: from-producer", ", default: from-input"));
+  EXPECT_EQ(h.NodeNamed("producer").phase, Phase::kSkipped);
+  EXPECT_EQ(h.NodeNamed("consumer").result, "got from-producer");
+  EXPECT_EQ(h.Status().phase, Phase::kSucceeded);
+}
+
+TEST(Params, UnresolvableArgumentFallsBackToTheInputDefault) {
+  Harness h;
+  h.Run(SkippedProducer("", ", default: from-input"));
+  EXPECT_EQ(h.NodeNamed("consumer").result, "got from-input");
+  EXPECT_EQ(h.Status().phase, Phase::kSucceeded);
+}
+
+TEST(Params, UnresolvableArgumentWithoutAnyDefaultIsAnError) {
+  Harness h;
+  h.Run(SkippedProducer("", ""));
+  EXPECT_EQ(h.NodeNamed("consumer").phase, Phase::kError);
+  EXPECT_THAT(h.NodeNamed("consumer").message, HasSubstr("tasks.producer.outputs.parameters.msg"));
+}
+
+TEST(Params, OmittedProducerOutputResolvesToItsOutputDefault) {
+  Harness h;
+  std::string yaml = SkippedProducer(", default: from-producer", "");
+  yaml.replace(yaml.find("when: \"false\""), 13, "depends: \"gate.Failed\"");
+  yaml.replace(yaml.find("producer.Skipped"), 16, "producer.Omitted");
+  yaml.replace(yaml.find("      - name: consumer"), 0,
+               "      - {name: gate, template: consume, arguments: {parameters: [{name: in, "
+               "value: x}]}}\n");
+  h.Run(yaml);
+  EXPECT_EQ(h.NodeNamed("producer").phase, Phase::kOmitted);
+  EXPECT_EQ(h.NodeNamed("consumer").result, "got from-producer");
+}
+
+TEST(Params, NodeSelectorValuesAreSubstituted) {
+  Harness h;
+  h.Run(R"(
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  arguments: {parameters: [{name: arch, value: arm64}]}
+  templates:
+  - name: main
+    nodeSelector: {kubernetes.io/arch: "{{workflow.parameters.arch}}"}
+    container: {image: alpine, command: [echo, hi]}
+)");
+  ASSERT_EQ(h.dispatched().size(), 1u);
+  EXPECT_EQ(h.dispatched()[0].node_selector.at("kubernetes.io/arch"), "arm64");
+}
+
 constexpr const char* kOutputs = R"(
 kind: Workflow
 metadata: {name: wf}

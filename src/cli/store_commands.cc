@@ -1,0 +1,191 @@
+#include "cli/store_commands.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/render.h"
+#include "common/clock.h"
+#include "hub/serialize.h"
+#include "store/store.h"
+
+namespace hubspoke::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Result<std::unique_ptr<store::Store>> OpenExisting(const StoreQuery& query) {
+  std::string path = query.data_dir + "/hubspoke.db";
+  if (!std::filesystem::exists(path)) {
+    return Fail(NotFound("no hubspoke state in " + query.data_dir +
+                         " (nothing has run there yet; choose the directory with --data DIR)"));
+  }
+  return store::OpenSqlite({path});
+}
+
+struct Loaded {
+  store::WorkflowRecord record;
+  std::vector<store::NodeRecord> nodes;
+  engine::WorkflowStatus status;
+};
+
+Result<Loaded> Load(store::Store& store, const std::string& name) {
+  auto record = store.GetWorkflow(name);
+  if (!record.ok()) return Fail(record.error());
+  if (!*record) return Fail(NotFound("workflow " + name + " not found"));
+  auto nodes = store.ListNodes(name);
+  if (!nodes.ok()) return Fail(nodes.error());
+  std::vector<std::string> bodies;
+  bodies.reserve(nodes->size());
+  for (const auto& n : *nodes) bodies.push_back(n.body_json);
+  auto status = hub::WorkflowStatusFromJson((*record)->body_json, bodies);
+  if (!status.ok()) return Fail(status.error());
+  return Loaded{std::move(**record), std::move(*nodes), std::move(*status)};
+}
+
+// The time from `t` to `now`, as `argo list` prints ages and durations.
+std::string Age(Micros t, Micros now) {
+  if (t <= 0) return "-";
+  int64_t s = (now - t) / 1'000'000;
+  if (s < 60) return std::to_string(s) + "s";
+  if (s < 3600) return std::to_string(s / 60) + "m";
+  if (s < 86400) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+std::string Pad(std::string s, size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+}  // namespace
+
+int ListWorkflows(const StoreQuery& query, std::ostream& out, std::ostream& err) {
+  auto store = OpenExisting(query);
+  if (!store.ok()) {
+    err << "hubspoke: " << store.error().ToString() << "\n";
+    return 1;
+  }
+  store::ListOptions options;
+  options.phase = query.phase;
+  options.name_prefix = query.prefix;
+  auto records = (*store)->ListWorkflows(options);
+  if (!records.ok()) {
+    err << "hubspoke: " << records.error().ToString() << "\n";
+    return 1;
+  }
+  SystemClock clock;
+  Micros now = clock.Now();
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : *records) {
+    if (!query.with_children && !r.parent.empty()) continue;
+    if (query.output == "name") {
+      out << r.name << "\n";
+      continue;
+    }
+    Json body = Json::parse(r.body_json, nullptr, /*allow_exceptions=*/false);
+    const Json status = body.is_object() ? body.value("status", Json::object()) : Json::object();
+    Micros end = r.finished_at > 0 ? r.finished_at : now;
+    rows.push_back({r.name, r.phase, Age(r.created_at, now), Age(r.created_at, end),
+                    status.value("progress", ""), status.value("message", "")});
+  }
+  if (query.output == "name") return 0;
+  std::vector<std::string> title = {"NAME", "STATUS", "AGE", "DURATION", "PROGRESS", "MESSAGE"};
+  std::vector<size_t> widths(title.size());
+  for (size_t c = 0; c < title.size(); ++c) widths[c] = title[c].size();
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
+  }
+  auto print = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t c = 0; c + 1 < row.size(); ++c) line += Pad(row[c], widths[c] + 3);
+    line += row.back();
+    line.erase(line.find_last_not_of(' ') + 1);
+    out << line << "\n";
+  };
+  print(title);
+  for (const auto& row : rows) print(row);
+  return 0;
+}
+
+int GetWorkflow(const StoreQuery& query, const std::string& name, std::ostream& out,
+                std::ostream& err) {
+  auto store = OpenExisting(query);
+  if (!store.ok()) {
+    err << "hubspoke: " << store.error().ToString() << "\n";
+    return 1;
+  }
+  auto loaded = Load(**store, name);
+  if (!loaded.ok()) {
+    err << "hubspoke: " << loaded.error().ToString() << "\n";
+    return 1;
+  }
+  if (query.output == "name") {
+    out << name << "\n";
+    return 0;
+  }
+  if (query.output == "json" || query.output == "yaml") {
+    Json body = Json::parse(loaded->record.body_json, nullptr, false);
+    if (!body.is_object()) {
+      err << "hubspoke: workflow " << name << " is stored in a form this hubspoke cannot read\n";
+      return 1;
+    }
+    Json nodes = Json::object();
+    for (const auto& n : loaded->nodes) nodes[n.id] = Json::parse(n.body_json, nullptr, false);
+    body["status"]["nodes"] = std::move(nodes);
+    std::string text = body.dump();
+    out << (query.output == "yaml" ? hub::JsonToYaml(text) : text + "\n");
+    return 0;
+  }
+  // The run and the child workflows its resource nodes created, for the summary.
+  std::vector<Loaded> all;
+  all.push_back(std::move(*loaded));
+  for (size_t i = 0; i < all.size(); ++i) {
+    store::ListOptions children;
+    children.parent = all[i].record.name;
+    auto records = (*store)->ListWorkflows(children);
+    if (!records.ok()) break;
+    for (const auto& r : *records) {
+      auto child = Load(**store, r.name);
+      if (child.ok()) all.push_back(std::move(*child));
+    }
+  }
+  std::vector<const engine::WorkflowStatus*> views;
+  for (const auto& l : all) views.push_back(&l.status);
+  SystemClock clock;
+  Micros now = clock.Now();
+  out << RenderTree(all[0].status, now, /*color=*/false, query.output == "wide") << "\n";
+  out << RenderSummary(views, now);
+  return 0;
+}
+
+int PrintLogs(const StoreQuery& query, const std::string& name, const std::string& node,
+              std::ostream& out, std::ostream& err) {
+  auto store = OpenExisting(query);
+  if (!store.ok()) {
+    err << "hubspoke: " << store.error().ToString() << "\n";
+    return 1;
+  }
+  auto loaded = Load(**store, name);
+  if (!loaded.ok()) {
+    err << "hubspoke: " << loaded.error().ToString() << "\n";
+    return 1;
+  }
+  bool matched = false;
+  for (const engine::Node& n : loaded->status.nodes) {
+    if (n.type != engine::NodeType::kPod) continue;
+    if (!node.empty() && n.id != node && n.name != node && n.display_name != node) continue;
+    matched = true;
+    std::ifstream in(query.data_dir + "/logs/" + name + "/" + n.id + ".log");
+    std::string line;
+    while (std::getline(in, line)) out << n.display_name << ": " << line << "\n";
+  }
+  if (!node.empty() && !matched) {
+    err << "hubspoke: workflow " << name << " has no task node " << node
+        << " (give a node id, name or display name as `hubspoke get` shows it)\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace hubspoke::cli
