@@ -467,6 +467,7 @@ struct Engine::Impl {
     switch (tmpl.kind) {
       case spec::Template::Kind::kContainer:
       case spec::Template::Kind::kScript:
+      case spec::Template::Kind::kContainerSet:
         StartPod(run, n);
         return;
       case spec::Template::Kind::kSteps:
@@ -510,37 +511,57 @@ struct Engine::Impl {
 
   // ---------------------------------------------------------------- pods
 
+  // A container's image, command, args and env (valueFrom ones left out) with {{...}} resolved.
+  Result<void> SubstContainer(const spec::Container& c, const expr::Scope& scope,
+                              std::string& image, std::vector<std::string>& command,
+                              std::vector<std::string>& args,
+                              std::vector<std::pair<std::string, std::string>>& env) {
+    auto v = Subst(c.image, scope);
+    if (!v.ok()) return Fail(v.error());
+    image = std::move(*v);
+    for (const auto& part : c.command) {
+      v = Subst(part, scope);
+      if (!v.ok()) return Fail(v.error());
+      command.push_back(std::move(*v));
+    }
+    for (const auto& part : c.args) {
+      v = Subst(part, scope);
+      if (!v.ok()) return Fail(v.error());
+      args.push_back(std::move(*v));
+    }
+    for (const auto& var : c.env) {
+      if (var.from_source) continue;
+      v = Subst(var.value, scope);
+      if (!v.ok()) return Fail(v.error());
+      env.push_back({var.name, std::move(*v)});
+    }
+    return {};
+  }
+
   void StartPod(Run& run, int n) {
     NodeExt& e = run.ext[n];
     const spec::Template& tmpl = *e.tmpl;
-    const spec::Container& c = tmpl.script ? tmpl.script->container : *tmpl.container;
     Task task;
     task.workflow = run.st.name;
     task.node_id = run.st.nodes[n].id;
     auto fail = [&](const Error& err) { FinishNode(run, n, Phase::kError, err.message); };
-    auto image = Subst(c.image, *e.scope);
-    if (!image.ok()) return fail(image.error());
-    task.image = std::move(*image);
-    for (const auto& part : c.command) {
-      auto v = Subst(part, *e.scope);
-      if (!v.ok()) return fail(v.error());
-      task.command.push_back(std::move(*v));
-    }
-    for (const auto& part : c.args) {
-      auto v = Subst(part, *e.scope);
-      if (!v.ok()) return fail(v.error());
-      task.args.push_back(std::move(*v));
-    }
-    for (const auto& env : c.env) {
-      if (env.from_source) continue;
-      auto v = Subst(env.value, *e.scope);
-      if (!v.ok()) return fail(v.error());
-      task.env.push_back({env.name, std::move(*v)});
-    }
-    if (!c.working_dir.empty()) {
-      auto v = Subst(c.working_dir, *e.scope);
-      if (!v.ok()) return fail(v.error());
-      task.working_dir = std::move(*v);
+    if (tmpl.container_set) {
+      for (const spec::Container& c : tmpl.container_set->containers) {
+        TaskContainer& tc = task.containers.emplace_back();
+        tc.name = c.name;
+        tc.dependencies = c.dependencies;
+        auto filled = SubstContainer(c, *e.scope, tc.image, tc.command, tc.args, tc.env);
+        if (!filled.ok()) return fail(filled.error());
+      }
+    } else {
+      const spec::Container& c = tmpl.script ? tmpl.script->container : *tmpl.container;
+      auto filled = SubstContainer(c, *e.scope, task.image, task.command, task.args, task.env);
+      if (!filled.ok()) return fail(filled.error());
+      if (!c.working_dir.empty()) {
+        auto v = Subst(c.working_dir, *e.scope);
+        if (!v.ok()) return fail(v.error());
+        task.working_dir = std::move(*v);
+      }
     }
     if (tmpl.script) {
       auto v = Subst(tmpl.script->source, *e.scope);

@@ -63,6 +63,17 @@ struct Node {
   int retries = 0;             // attempts before this one (Retry children)
 };
 
+// A container of a containerSet task: one process, after its dependencies (names of containers
+// listed before it) succeeded.
+struct TaskContainer {
+  std::string name;
+  std::string image;
+  std::vector<std::string> command;  // may be empty: the spoke maps `image` to a command
+  std::vector<std::string> args;
+  std::vector<std::pair<std::string, std::string>> env;
+  std::vector<std::string> dependencies;
+};
+
 // One task for a spoke: everything it needs, nothing about workflows.
 struct Task {
   std::string attempt_id;  // unique across the hub; results are deduplicated by it
@@ -78,6 +89,9 @@ struct Task {
   std::vector<std::string> output_files;             // paths read after exit (output parameters)
   std::vector<std::string> private_dirs;             // emptyDir volume mount paths
   std::map<std::string, std::string> node_selector;  // spoke labels required
+  // containerSet tasks: these run in order instead of image/command/args/env, sharing the working
+  // directory, /tmp and private_dirs; stdout_text is the one of the container named "main".
+  std::vector<TaskContainer> containers;
 };
 
 struct TaskResult {

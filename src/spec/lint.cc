@@ -106,6 +106,9 @@ void ForEachText(const Template& t, const std::function<void(const std::string&)
     container(t.script->container);
     fn(t.script->source);
   }
+  if (t.container_set) {
+    for (const Container& c : t.container_set->containers) container(c);
+  }
   for (const Container& c : t.sidecars) container(c);
   for (const auto& group : t.steps) {
     for (const Step& s : group) step(s);
@@ -332,15 +335,16 @@ class Linter {
     switch (t.kind) {
       case Template::Kind::kUnknown:
         ReportError(t.pos, what +
-                               " has no template type: add one of container, script, steps, dag, "
-                               "resource or suspend");
+                               " has no template type: add one of container, script, containerSet, "
+                               "steps, dag, resource or suspend");
         break;
       case Template::Kind::kUnsupported:
-        ReportError(t.pos,
-                    what + " is of type " + Quote(t.unsupported_kind) +
-                        ", which hubspoke does not run (supported: container, script, steps, "
-                        "dag, resource creating a Workflow, suspend): rewrite it as a "
-                        "container or script template");
+        ReportError(
+            t.pos,
+            what + " is of type " + Quote(t.unsupported_kind) +
+                ", which hubspoke does not run (supported: container, script, "
+                "containerSet, steps, dag, resource creating a Workflow, suspend): rewrite it as a "
+                "container or script template");
         break;
       default:
         break;
@@ -366,6 +370,9 @@ class Linter {
     };
     if (t.container) check_env(*t.container);
     if (t.script) check_env(t.script->container);
+    if (t.container_set) {
+      for (const Container& c : t.container_set->containers) check_env(c);
+    }
     for (const Container& c : t.sidecars) check_env(c);
     if (t.resource) CheckResource(t);
     CheckSteps(t);

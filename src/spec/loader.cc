@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -352,6 +353,9 @@ class DocReader {
       t.kind = Template::Kind::kSuspend;
       Map(Get(n, "suspend"), what + " suspend");
       t.suspend = Suspend{Text(Get(Get(n, "suspend"), "duration"), what + " suspend.duration")};
+    } else if (type == "containerSet") {
+      t.kind = Template::Kind::kContainerSet;
+      t.container_set = ReadContainerSet(Get(n, "containerSet"), what + " containerSet", t);
     } else if (!type.empty()) {
       t.kind = Template::Kind::kUnsupported;
       t.unsupported_kind = type;
@@ -402,6 +406,54 @@ class DocReader {
       owner.volume_mounts.push_back(Text(Get(m, "mountPath"), what + ".volumeMounts.mountPath"));
     }
     return c;
+  }
+
+  // Reads the containers and orders them so that each follows its dependencies (stable otherwise).
+  ContainerSet ReadContainerSet(const YAML::Node& n, const std::string& what,
+                                Template& owner) const {
+    Map(n, what);
+    for (const YAML::Node& m : List(Get(n, "volumeMounts"), what + ".volumeMounts")) {
+      Map(m, what + ".volumeMounts item");
+      owner.volume_mounts.push_back(Text(Get(m, "mountPath"), what + ".volumeMounts.mountPath"));
+    }
+    std::vector<Container> pending;
+    std::vector<YAML::Node> nodes;
+    std::set<std::string> names;
+    for (const YAML::Node& c : List(Get(n, "containers"), what + ".containers")) {
+      Container container = ReadContainer(c, what + " container", owner);
+      if (container.name.empty()) FailAt(c, what + ": every container needs a name");
+      if (!names.insert(container.name).second) {
+        FailAt(c, what + ": two containers are named \"" + container.name + "\"");
+      }
+      container.dependencies = TextList(Get(c, "dependencies"), what + " container.dependencies");
+      pending.push_back(std::move(container));
+      nodes.push_back(c);
+    }
+    if (pending.empty()) FailAt(n, what + " has no containers");
+    for (size_t i = 0; i < pending.size(); ++i) {
+      for (const std::string& dep : pending[i].dependencies) {
+        if (!names.contains(dep)) {
+          FailAt(nodes[i], what + ": container \"" + pending[i].name + "\" depends on \"" + dep +
+                               "\", which is not in the set");
+        }
+      }
+    }
+    ContainerSet set;
+    std::set<std::string> placed;
+    while (!pending.empty()) {
+      auto ready = std::find_if(pending.begin(), pending.end(), [&](const Container& c) {
+        return std::all_of(c.dependencies.begin(), c.dependencies.end(),
+                           [&](const std::string& d) { return placed.contains(d); });
+      });
+      if (ready == pending.end()) {
+        FailAt(n, what + ": the dependencies of container \"" + pending.front().name +
+                      "\" form a cycle");
+      }
+      placed.insert(ready->name);
+      set.containers.push_back(std::move(*ready));
+      pending.erase(ready);
+    }
+    return set;
   }
 
   void ReadSteps(const YAML::Node& n, const std::string& what, Template& t) {

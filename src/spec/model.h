@@ -95,12 +95,19 @@ struct Container {
   std::vector<std::string> args;
   std::vector<EnvVar> env;
   std::string working_dir;
-  std::string name;  // sidecars
+  std::string name;                       // sidecars, containerSet containers
+  std::vector<std::string> dependencies;  // containerSet containers: names of earlier ones
 };
 
 struct Script {
   Container container;  // image, command, args, env, workingDir
   std::string source;
+};
+
+// The containers of a containerSet template: processes of one task sharing its working
+// directory and volume mounts. The loader orders them so that each comes after its dependencies.
+struct ContainerSet {
+  std::vector<Container> containers;
 };
 
 struct ContinueOn {
@@ -198,15 +205,17 @@ struct Template {
     kDag,
     kResource,
     kSuspend,
+    kContainerSet,
     kUnsupported
   };
   std::string name;
   Kind kind = Kind::kUnknown;
-  std::string unsupported_kind;  // "http", "data", "plugin", "containerSet" for kUnsupported
+  std::string unsupported_kind;  // "http", "data", "plugin" for kUnsupported
   Inputs inputs;
   Outputs outputs;
   std::optional<Container> container;
   std::optional<Script> script;
+  std::optional<ContainerSet> container_set;
   std::vector<std::vector<Step>> steps;  // groups of parallel steps
   std::optional<Dag> dag;
   std::optional<Resource> resource;

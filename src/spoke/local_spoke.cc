@@ -139,34 +139,101 @@ const std::vector<std::string>* ImageMap::Find(const std::string& image) const {
   return nullptr;
 }
 
+namespace {
+
+// The command line for a container: its command (or the image's mapped program) and args. With
+// `script`, a container with neither runs its script under sh.
+Result<std::vector<std::string>> ContainerArgv(const std::string& image,
+                                               const std::vector<std::string>& command,
+                                               const std::vector<std::string>& args, bool script,
+                                               const ImageMap& images) {
+  std::vector<std::string> argv;
+  const auto* prefix = images.Find(image);
+  if (!command.empty() && prefix && !prefix->empty() &&
+      BaseName(command[0]) == BaseName(prefix->front())) {
+    // The image's own program named explicitly (`command: [/argosay]`): the mapped one.
+    argv = *prefix;
+    argv.insert(argv.end(), command.begin() + 1, command.end());
+  } else if (!command.empty()) {
+    argv = command;
+    // Argo's examples call `python`; hosts usually have only python3.
+    if (argv[0] == "python" && !OnPath("python") && OnPath("python3")) argv[0] = "python3";
+  } else if (prefix) {
+    argv = *prefix;
+  } else if (!script) {
+    return Fail(InvalidArgument("image \"" + image +
+                                "\" gives no command and is not mapped on this spoke: add "
+                                "command: to the template, or start the spoke with --image-map " +
+                                image + "=COMMAND"));
+  } else {
+    argv = {"sh"};
+  }
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+std::string ShellQuote(const std::string& word) {
+  std::string out = "'";
+  for (char ch : word) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+// A sh script running a containerSet's containers one after another (they come in dependency
+// order): each in a subshell with its own env, only once all its dependencies succeeded; only
+// "main" writes to stdout (the result), the others to stderr (the log). Exits with the first
+// failure's code after saying which container failed.
+Result<std::string> ContainerSetScript(const std::vector<engine::TaskContainer>& containers,
+                                       const ImageMap& images) {
+  std::map<std::string, size_t> index;
+  std::string script = "rc=0\n";
+  for (size_t i = 0; i < containers.size(); ++i) {
+    const engine::TaskContainer& c = containers[i];
+    auto argv = ContainerArgv(c.image, c.command, c.args, false, images);
+    if (!argv.ok()) {
+      return Fail(InvalidArgument("container \"" + c.name + "\": " + argv.error().message));
+    }
+    std::string ready = "true";
+    for (const std::string& dep : c.dependencies) {
+      auto it = index.find(dep);
+      if (it == index.end()) {
+        return Fail(InvalidArgument("container \"" + c.name + "\" depends on \"" + dep +
+                                    "\", which does not run before it"));
+      }
+      ready += " && [ -n \"$ok_" + std::to_string(it->second) + "\" ]";
+    }
+    index[c.name] = i;
+    std::string run = "(";
+    for (const auto& [name, value] : c.env)
+      run += " export " + ShellQuote(name + "=" + value) + ";";
+    run += " exec";
+    for (const std::string& word : *argv) run += " " + ShellQuote(word);
+    run += c.name == "main" ? " )" : " ) >&2";
+    script += "if " + ready + "; then\n  " + run + "\n  c=$?\n  if [ $c -eq 0 ]; then ok_" +
+              std::to_string(i) + "=1; elif [ $rc -eq 0 ]; then rc=$c; why=" +
+              ShellQuote("container \"" + c.name + "\" failed with exit code ") + "$c; fi\nfi\n";
+  }
+  return script + "[ $rc -eq 0 ] || echo \"$why\" >&2\nexit $rc\n";
+}
+
+}  // namespace
+
 Result<exec::ExecSpec> BuildExecSpec(const engine::Task& task, const ImageMap& images,
                                      const std::string& log_root) {
   exec::ExecSpec spec;
   spec.attempt_id = task.attempt_id;
   spec.image = task.image;
-  const auto* prefix = images.Find(task.image);
-  if (!task.command.empty() && prefix && !prefix->empty() &&
-      BaseName(task.command[0]) == BaseName(prefix->front())) {
-    // The image's own program named explicitly (`command: [/argosay]`): the mapped one.
-    spec.argv = *prefix;
-    spec.argv.insert(spec.argv.end(), task.command.begin() + 1, task.command.end());
-  } else if (!task.command.empty()) {
-    spec.argv = task.command;
-    // Argo's examples call `python`; hosts usually have only python3.
-    if (spec.argv[0] == "python" && !OnPath("python") && OnPath("python3"))
-      spec.argv[0] = "python3";
-  } else if (prefix) {
-    spec.argv = *prefix;
-  } else if (task.script_source.empty()) {
-    return Fail(InvalidArgument("image \"" + task.image +
-                                "\" gives no command and is not mapped on this spoke: add "
-                                "command: to the template, or start the spoke with --image-map " +
-                                task.image + "=COMMAND"));
+  if (task.containers.empty()) {
+    auto argv =
+        ContainerArgv(task.image, task.command, task.args, !task.script_source.empty(), images);
+    if (!argv.ok()) return Fail(argv.error());
+    spec.argv = std::move(*argv);
+    spec.script_source = task.script_source;
   } else {
+    auto script = ContainerSetScript(task.containers, images);
+    if (!script.ok()) return Fail(script.error());
     spec.argv = {"sh"};
+    spec.script_source = std::move(*script);
   }
-  spec.argv.insert(spec.argv.end(), task.args.begin(), task.args.end());
-  spec.script_source = task.script_source;
   spec.env.push_back({"PATH", TaskPath()});  // the task's own PATH, if any, comes later and wins
   spec.env.insert(spec.env.end(), task.env.begin(), task.env.end());
   spec.working_dir = task.working_dir;

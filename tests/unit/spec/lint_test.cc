@@ -164,7 +164,8 @@ TEST(LintTest, TemplateTypesMissingOrUnsupported) {
   EXPECT_THAT(out, ElementsAre(HasSubstr("error: template \"h\" is of type \"http\", which "
                                          "hubspoke does not run"),
                                HasSubstr("error: template \"n\" has no template type: add one of "
-                                         "container, script, steps, dag, resource or suspend")));
+                                         "container, script, containerSet, steps, dag, "
+                                         "resource or suspend")));
 }
 
 TEST(LintTest, RefusedFeaturesNameTheFieldAndWhy) {
@@ -332,12 +333,7 @@ TEST(LintCorpusTest, ArgoExamplesLoadAndHostRunnableOnesLintClean) {
     std::vector<std::string> errors;
     for (const Workflow& wf : f->workflows) {
       for (const Diagnostic& d : Lint(wf, catalog)) {
-        // INDEX.tsv counts containerSet templates as host-runnable (their containers could run
-        // as processes), but hubspoke does not run them yet: that refusal is expected.
-        const bool container_set = d.message.find("\"containerSet\"") != std::string::npos;
-        if (d.severity == Diagnostic::Severity::kError && !container_set) {
-          errors.push_back(d.ToString());
-        }
+        if (d.severity == Diagnostic::Severity::kError) errors.push_back(d.ToString());
       }
     }
     if (errors.empty()) ++clean;

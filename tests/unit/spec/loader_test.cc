@@ -168,14 +168,69 @@ spec:
   templates:
   - name: h
     http: {url: "http://x"}
-  - name: c
-    containerSet: {containers: []}
   - name: none
 )");
   EXPECT_EQ(wf.spec.templates[0].kind, Template::Kind::kUnsupported);
   EXPECT_EQ(wf.spec.templates[0].unsupported_kind, "http");
-  EXPECT_EQ(wf.spec.templates[1].unsupported_kind, "containerSet");
-  EXPECT_EQ(wf.spec.templates[2].kind, Template::Kind::kUnknown);
+  EXPECT_EQ(wf.spec.templates[1].kind, Template::Kind::kUnknown);
+}
+
+TEST(LoaderTest, ContainerSetContainersComeAfterTheirDependencies) {
+  Workflow wf = LoadOne(R"(kind: Workflow
+spec:
+  templates:
+  - name: c
+    containerSet:
+      volumeMounts: [{name: ws, mountPath: /workspace}]
+      containers:
+      - {name: d, image: argoproj/argosay:v2, dependencies: [b, c]}
+      - name: b
+        image: python:alpine
+        command: [python, -c]
+        args: ["import this"]
+        env: [{name: X, value: "1"}]
+        dependencies: [a]
+      - {name: a, image: argoproj/argosay:v2}
+      - {name: c, image: argoproj/argosay:v2, dependencies: [a]}
+)");
+  const Template& t = wf.spec.templates[0];
+  EXPECT_EQ(t.kind, Template::Kind::kContainerSet);
+  ASSERT_TRUE(t.container_set.has_value());
+  std::vector<std::string> order;
+  for (const Container& c : t.container_set->containers) order.push_back(c.name);
+  EXPECT_THAT(order, ElementsAre("a", "b", "c", "d"));
+  const Container& b = t.container_set->containers[1];
+  EXPECT_THAT(b.command, ElementsAre("python", "-c"));
+  EXPECT_THAT(b.args, ElementsAre("import this"));
+  EXPECT_EQ(b.env.at(0).name, "X");
+  EXPECT_THAT(b.dependencies, ElementsAre("a"));
+  EXPECT_THAT(t.volume_mounts, ElementsAre("/workspace"));
+}
+
+TEST(LoaderTest, ContainerSetDependenciesMustNameContainersWithoutCycles) {
+  auto unknown = LoadString(R"(kind: Workflow
+spec:
+  templates:
+  - name: c
+    containerSet:
+      containers:
+      - {name: a, image: x, dependencies: [zz]}
+)",
+                            "t.yaml");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.error().message, HasSubstr("depends on \"zz\", which is not in the set"));
+  auto cycle = LoadString(R"(kind: Workflow
+spec:
+  templates:
+  - name: c
+    containerSet:
+      containers:
+      - {name: a, image: x, dependencies: [b]}
+      - {name: b, image: x, dependencies: [a]}
+)",
+                          "t.yaml");
+  ASSERT_FALSE(cycle.ok());
+  EXPECT_THAT(cycle.error().message, HasSubstr("form a cycle"));
 }
 
 TEST(LoaderTest, TemplateFieldsAreFilled) {

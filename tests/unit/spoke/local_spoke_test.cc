@@ -6,11 +6,18 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+
+#include "../exec/exec_test_util.h"
+
 namespace hubspoke::spoke {
 namespace {
 
 using ::testing::Contains;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::Pair;
 
 class NullListener final : public SpokeListener {
@@ -91,6 +98,100 @@ TEST(BuildExecSpec, TheTasksOwnPathWins) {
   auto spec = BuildExecSpec(task, ImageMap(), "");
   ASSERT_TRUE(spec.ok());
   EXPECT_EQ(PathOf(*spec), "/custom/bin");
+}
+
+// Runs one task on a real one-slot spoke and returns what it reported.
+class Collector final : public SpokeListener {
+ public:
+  void OnTaskStarted(const std::string&, const std::string&, Micros) override {}
+  void OnTaskFinished(engine::TaskResult result) override {
+    std::lock_guard lock(mu_);
+    result_ = std::move(result);
+    cv_.notify_all();
+  }
+  engine::TaskResult Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return result_.has_value(); });
+    return *result_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<engine::TaskResult> result_;
+};
+
+engine::TaskResult RunOnSpoke(engine::Task task, const std::string& root) {
+  Collector collector;
+  SpokeOptions options;
+  options.name = "s";
+  options.work_root = root + "/work";
+  options.log_root = root + "/logs";
+  std::filesystem::create_directories(options.work_root);
+  LocalSpoke spoke(options, &collector);
+  spoke.Assign(std::move(task));
+  return collector.Wait();
+}
+
+engine::TaskContainer Sh(std::string name, std::string script,
+                         std::vector<std::string> dependencies = {}) {
+  engine::TaskContainer c;
+  c.name = std::move(name);
+  c.image = "alpine";
+  c.command = {"sh", "-c", std::move(script)};
+  c.dependencies = std::move(dependencies);
+  return c;
+}
+
+TEST(ContainerSet, ContainersShareTheWorkingDirAndVolumesAndMainGivesTheResult) {
+  exec::TempDir dir;
+  const std::string volume = dir.path() + "/workspace";
+  engine::Task task;
+  task.attempt_id = "cs1";
+  task.workflow = "wf";
+  task.node_id = "n1";
+  task.private_dirs = {volume};
+  task.output_files = {volume + "/out"};
+  task.containers = {
+      Sh("write", "echo shared > here.txt; echo vol > " + volume + "/out; echo not the result"),
+      Sh("main", "cat here.txt; echo \"$WHO\"", {"write"})};
+  task.containers[1].env = {{"WHO", "it's me"}};
+  engine::TaskResult r = RunOnSpoke(task, dir.path());
+  EXPECT_TRUE(r.started) << r.message;
+  EXPECT_EQ(r.exit_code, 0) << r.message;
+  EXPECT_EQ(r.stdout_text, "shared\nit's me");
+  EXPECT_EQ(r.files[volume + "/out"], "vol\n");
+  // The other containers' output goes to the log.
+  EXPECT_THAT(exec::ReadText(dir.path() + "/logs/wf/n1.log"), HasSubstr("not the result"));
+}
+
+TEST(ContainerSet, AFailingContainerStopsItsDependentsAndFailsTheTask) {
+  exec::TempDir dir;
+  engine::Task task;
+  task.attempt_id = "cs2";
+  task.workflow = "wf";
+  task.node_id = "n2";
+  task.containers = {Sh("a", "exit 3"), Sh("b", "echo b ran >&2"),
+                     Sh("main", "echo main ran", {"a"}), Sh("d", "echo d ran >&2", {"main"})};
+  engine::TaskResult r = RunOnSpoke(task, dir.path());
+  EXPECT_TRUE(r.started);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.message, HasSubstr("container \"a\" failed with exit code 3"));
+  EXPECT_EQ(r.stdout_text, "");
+  std::string log = exec::ReadText(dir.path() + "/logs/wf/n2.log");
+  EXPECT_THAT(log, HasSubstr("b ran"));  // independent of a: still runs
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("d ran")));
+}
+
+TEST(ContainerSet, AnUnmappedImageNamesTheContainer) {
+  engine::Task task;
+  task.attempt_id = "cs3";
+  task.containers = {Sh("a", "true")};
+  task.containers[0].command.clear();
+  task.containers[0].image = "nowhere/app";
+  auto spec = BuildExecSpec(task, ImageMap(), "");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_THAT(spec.error().message, HasSubstr("container \"a\": image \"nowhere/app\""));
 }
 
 }  // namespace
