@@ -1363,7 +1363,7 @@ struct Engine::Impl {
                         NodeType::kSkipped, nullptr, run.st.nodes[n].id);
         run.st.nodes[x].template_name = task.template_name;
         run.ext[x].step = &task;
-        run.ext[x].parent = kNoParent - 100;  // omitted tasks report nothing
+        // Born completed, not through FinishNode: the DAG needs no report of it.
         run.st.nodes[x].phase = Phase::kOmitted;
         run.st.nodes[x].message = "omitted: depends condition not met";
         run.st.nodes[x].finished_at = run.st.nodes[x].started_at;
