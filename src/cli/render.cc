@@ -412,6 +412,15 @@ Item MakeItem(const Node& n, const WorkflowsByName& by_name, Micros now) {
   item.child = it->second;
   item.phase = item.child->phase;
   item.duration = WorkflowDuration(*item.child, now);
+  // A child may wait for a free spoke; what it cost is the span its tasks ran.
+  Micros first = 0, last = 0;
+  for (const Node& c : item.child->nodes) {
+    if (c.type != NodeType::kPod || c.started_at <= 0) continue;
+    Micros end = c.finished_at > 0 ? c.finished_at : now;
+    if (first == 0 || c.started_at < first) first = c.started_at;
+    last = std::max(last, end);
+  }
+  if (first > 0) item.duration = last - first;
   return item;
 }
 
@@ -423,7 +432,7 @@ std::string FailureMessage(const Item& item) {
   auto failed = std::find_if(item.child->nodes.begin(), item.child->nodes.end(), [](const Node& n) {
     return n.type == NodeType::kPod && engine::IsFailedOrError(n.phase) && !n.message.empty();
   });
-  if (failed != item.child->nodes.end()) {
+  if (failed != item.child->nodes.end() && message.find(failed->message) == std::string::npos) {
     if (!message.empty()) message += "; ";
     message += failed->display_name + ": " + failed->message;
   }
@@ -650,11 +659,13 @@ std::string RenderSummary(const std::vector<const engine::WorkflowStatus*>& work
   std::vector<Item> tasks;
   Micros task_sum = 0;
   for (const WorkflowStatus* w : workflows) {
+    // A child workflow's tasks are listed through the resource node that stands for the child.
+    bool stood_for = !w->parent.empty() && by_name.count(w->parent) > 0;
     for (const Node& n : w->nodes) {
       if (n.type != NodeType::kPod) continue;
       Item item = MakeItem(n, by_name, now);
       if (n.child_workflow.empty()) task_sum += item.duration;
-      if (item.duration > 0) tasks.push_back(item);
+      if (item.duration > 0 && !stood_for) tasks.push_back(item);
     }
   }
   std::vector<size_t> order(tasks.size());
