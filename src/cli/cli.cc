@@ -210,6 +210,15 @@ int DoRun(const RunFlags& flags) {
     std::cerr << "hubspoke: " << store.error().ToString() << "\n";
     return kExitUsage;
   }
+  for (const spec::Workflow& wf : resolved) {
+    if (wf.metadata.name.empty()) continue;
+    auto existing = (*store)->GetWorkflow(wf.metadata.name);
+    if (existing.ok() && *existing) {
+      std::cerr << "hubspoke: workflow " << wf.metadata.name << " already exists in " << data_dir
+                << ": give another --name, use metadata.generateName, or choose another --data\n";
+      return kExitUsage;
+    }
+  }
   hub::HubOptions options;
   options.data_dir = data_dir;
   options.local_spokes = flags.spokes > 0

@@ -85,6 +85,19 @@ TEST_F(StoreCommandsTest, GetPrintsTheTreeAndTheSameJsonAsRun) {
   EXPECT_TRUE(found);
 }
 
+TEST_F(StoreCommandsTest, RunningANameThatAlreadyExistsIsRefusedAndKeepsTheOldRun) {
+  CommandResult again = RunCommand(
+      {Hubspoke(), "run", dir_.path() + "/greet.yaml", "--data", data_, "-q"}, dir_.path());
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("workflow greet already exists"), std::string::npos) << again.err;
+  CommandResult renamed = RunCommand(
+      {Hubspoke(), "run", dir_.path() + "/greet.yaml", "--name", "greet-2", "--data", data_, "-q"},
+      dir_.path());
+  EXPECT_EQ(renamed.exit_code, 0) << renamed.err;
+  EXPECT_NE(Hub({"list", "-o", "name"}).out.find("greet\n"), std::string::npos);
+  EXPECT_EQ(Json::parse(Hub({"get", "greet", "-o", "json"}).out)["status"]["nodes"].size(), 4u);
+}
+
 TEST_F(StoreCommandsTest, GetOfAnUnknownWorkflowSaysSo) {
   CommandResult r = Hub({"get", "nope"});
   EXPECT_EQ(r.exit_code, 1);
