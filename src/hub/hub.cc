@@ -23,6 +23,9 @@ struct SpokeSlot {
   int free = 0;
 };
 
+// Tasks queued in the local pool beyond its free slots (see the constructor).
+constexpr int kLocalPrefetch = 1;
+
 bool LabelsMatch(const std::map<std::string, std::string>& selector,
                  const std::map<std::string, std::string>& labels) {
   for (const auto& [k, v] : selector) {
@@ -91,16 +94,21 @@ struct Hub::Impl final : spoke::SpokeListener {
               " is under /tmp: every task needs a mount "
               "namespace of its own for its private /tmp, which is slow; choose one elsewhere");
     }
-    for (int i = 0; i < options.local_spokes; ++i) {
+    // Local spokes are one in-process pool whose slots report as local-1..N. The hub keeps one
+    // task more than the pool has slots queued in it, so a slot that finishes starts the next
+    // task at once instead of waiting for the engine thread's round trip; the pool's slots share
+    // that queue, so the queued task goes to whichever slot frees first.
+    if (options.local_spokes > 0) {
       spoke::SpokeOptions so;
-      so.name = "local-" + std::to_string(i + 1);
-      so.slots = options.slots_per_spoke;
+      so.name = "local";
+      so.name_slots = true;
+      so.slots = options.local_spokes;
       so.work_root = work_root;
       so.log_root = log_root;
       so.sandbox_root = sandbox_root;
       so.images = options.images;
       local.push_back(std::make_unique<spoke::LocalSpoke>(std::move(so), this));
-      spokes.push_back({local.back().get(), options.slots_per_spoke});
+      spokes.push_back({local.back().get(), options.local_spokes + kLocalPrefetch});
     }
     thread = std::thread([this] { Loop(); });
   }

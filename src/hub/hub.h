@@ -26,8 +26,7 @@ namespace hubspoke::hub {
 
 struct HubOptions {
   std::string data_dir;  // logs/, work/ live below it
-  int local_spokes = 1;  // in-process spokes, one slot each
-  int slots_per_spoke = 1;
+  int local_spokes = 1;  // in-process spokes, one slot each (local-1..N)
   spoke::ImageMap images = spoke::ImageMap::WithDefaults();
   uint64_t seed = 0;  // 0: random
 };

@@ -285,6 +285,8 @@ void LocalSpoke::Cancel(const std::string& attempt_id) {
 
 void LocalSpoke::Work(int slot) {
   SystemClock clock;
+  const std::string me =
+      options_.name_slots ? options_.name + "-" + std::to_string(slot + 1) : options_.name;
   std::unique_ptr<exec::ThreadSandbox> sandbox;
   if (!options_.sandbox_root.empty()) {
     auto entered = exec::ThreadSandbox::Enter(options_.sandbox_root + "/" + options_.name + "-" +
@@ -302,7 +304,7 @@ void LocalSpoke::Work(int slot) {
     }
     engine::TaskResult result;
     result.attempt_id = task.attempt_id;
-    result.spoke = options_.name;
+    result.spoke = me;
     auto spec = BuildExecSpec(task, options_.images, options_.log_root);
     if (!spec.ok()) {
       result.started = false;
@@ -315,7 +317,7 @@ void LocalSpoke::Work(int slot) {
       std::error_code ec;
       std::filesystem::create_directories(std::filesystem::path(spec->log_path).parent_path(), ec);
     }
-    listener_->OnTaskStarted(task.attempt_id, options_.name, clock.Now());
+    listener_->OnTaskStarted(task.attempt_id, me, clock.Now());
     if (sandbox) spec->private_tmp = false;  // this thread's /tmp is private already
     exec::ExecResult r = runner_.Run(*spec);
     if (sandbox) sandbox->Clear();

@@ -60,6 +60,8 @@ struct SpokeOptions {
   // Each slot thread gets a private /tmp once (exec::ThreadSandbox) below this directory, so
   // tasks need no mount namespace of their own; "" = a namespace per task.
   std::string sandbox_root;
+  // Report each slot as "<name>-<slot number>" (an in-process pool of one-slot spokes).
+  bool name_slots = false;
   ImageMap images;
 };
 
