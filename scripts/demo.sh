@@ -6,9 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh hubspoke argosay
-repos="$PWD/build/demo/repos"
+# Tasks see a private /tmp, so a checkout under /tmp keeps the demo's files elsewhere.
+demo="$PWD/build/demo"
+case "$demo" in /tmp/*) demo="/var/tmp/hubspoke-demo-$(id -u)" ;; esac
+repos="$demo/repos"
 examples/hub-and-spoke/make-repos.sh "$repos" 20 >/dev/null
 exec build/hubspoke run examples/hub-and-spoke/hub-orchestrator.yaml \
   examples/hub-and-spoke/spoke-worker.yaml \
   --from workflowtemplate/hub-orchestrator -p root="$repos" --spokes 4 \
-  --data "$PWD/build/demo/state" "$@"
+  --data "$demo/state" "$@"
