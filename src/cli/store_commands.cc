@@ -53,6 +53,12 @@ std::string Age(Micros t, Micros now) {
   return std::to_string(s / 86400) + "d";
 }
 
+// Prints a failed command's error the way every hubspoke command does; returns its exit code.
+int Report(std::ostream& err, const Error& error) {
+  err << "hubspoke: " << error.ToString() << "\n";
+  return 1;
+}
+
 std::string Pad(std::string s, size_t width) {
   if (s.size() < width) s.append(width - s.size(), ' ');
   return s;
@@ -62,18 +68,12 @@ std::string Pad(std::string s, size_t width) {
 
 int ListWorkflows(const StoreQuery& query, std::ostream& out, std::ostream& err) {
   auto store = OpenExisting(query);
-  if (!store.ok()) {
-    err << "hubspoke: " << store.error().ToString() << "\n";
-    return 1;
-  }
+  if (!store.ok()) return Report(err, store.error());
   store::ListOptions options;
   options.phase = query.phase;
   options.name_prefix = query.prefix;
   auto records = (*store)->ListWorkflows(options);
-  if (!records.ok()) {
-    err << "hubspoke: " << records.error().ToString() << "\n";
-    return 1;
-  }
+  if (!records.ok()) return Report(err, records.error());
   SystemClock clock;
   Micros now = clock.Now();
   std::vector<std::vector<std::string>> rows;
@@ -111,15 +111,9 @@ int ListWorkflows(const StoreQuery& query, std::ostream& out, std::ostream& err)
 int GetWorkflow(const StoreQuery& query, const std::string& name, std::ostream& out,
                 std::ostream& err) {
   auto store = OpenExisting(query);
-  if (!store.ok()) {
-    err << "hubspoke: " << store.error().ToString() << "\n";
-    return 1;
-  }
+  if (!store.ok()) return Report(err, store.error());
   auto loaded = Load(**store, name);
-  if (!loaded.ok()) {
-    err << "hubspoke: " << loaded.error().ToString() << "\n";
-    return 1;
-  }
+  if (!loaded.ok()) return Report(err, loaded.error());
   if (query.output == "name") {
     out << name << "\n";
     return 0;
@@ -162,15 +156,9 @@ int GetWorkflow(const StoreQuery& query, const std::string& name, std::ostream& 
 int PrintLogs(const StoreQuery& query, const std::string& name, const std::string& node,
               std::ostream& out, std::ostream& err) {
   auto store = OpenExisting(query);
-  if (!store.ok()) {
-    err << "hubspoke: " << store.error().ToString() << "\n";
-    return 1;
-  }
+  if (!store.ok()) return Report(err, store.error());
   auto loaded = Load(**store, name);
-  if (!loaded.ok()) {
-    err << "hubspoke: " << loaded.error().ToString() << "\n";
-    return 1;
-  }
+  if (!loaded.ok()) return Report(err, loaded.error());
   bool matched = false;
   for (const engine::Node& n : loaded->status.nodes) {
     if (n.type != engine::NodeType::kPod) continue;
