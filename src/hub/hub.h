@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "common/error.h"
 #include "engine/engine.h"
 #include "spec/catalog.h"
+#include "spec/lint.h"
 #include "spoke/local_spoke.h"
 #include "store/store.h"
 
@@ -29,25 +31,75 @@ struct HubOptions {
   int local_spokes = 1;  // in-process spokes, one slot each (local-1..N)
   spoke::ImageMap images = spoke::ImageMap::WithDefaults();
   uint64_t seed = 0;  // 0: random
+  // A long-running hub drops a finished workflow tree from memory once it is stored (reads then
+  // come from the store); `hubspoke run` keeps them to render its summary.
+  bool forget_finished = false;
+};
+
+// What `argo submit` lets a user change on the way in.
+struct SubmitOptions {
+  std::string entrypoint;
+  std::vector<std::pair<std::string, std::string>> parameters;  // -p name=value
+  std::string name;                                             // replaces metadata.name
+  std::string generate_name;                                    // replaces metadata.generateName
+  std::map<std::string, std::string> labels;                    // added to metadata.labels
 };
 
 class Hub {
  public:
+  // Opens the hub on `store`: WorkflowTemplates stored there join `catalog`, and every workflow
+  // that had not finished when the hub last stopped (even by kill -9) continues: its stored
+  // events are replayed, a task that had started is failed as "spoke lost" (and follows its
+  // retryStrategy), one that had not is dispatched again. A completed node never runs again.
   Hub(HubOptions options, std::unique_ptr<store::Store> store, spec::Catalog catalog);
   ~Hub();  // stops the engine thread and the local spokes
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
-  // Submits a resolved workflow; returns its name once it is persisted.
-  Result<std::string> Submit(spec::Workflow workflow);
-  // Runs `fn` on the engine thread with the engine (read-only) and waits for it.
+  // Resolves a loaded Workflow manifest against the hub's WorkflowTemplates, applies `options`,
+  // lints it and starts it. Returns its name once it is persisted. Errors: InvalidArgument (the
+  // message lists every lint error as where: message), AlreadyExists, NotFound (a template).
+  Result<std::string> Submit(const spec::Workflow& manifest, const SubmitOptions& options = {});
+  // As `argo submit --from workflowtemplate/NAME`.
+  Result<std::string> SubmitFrom(const std::string& template_name, const SubmitOptions& options);
+  // Lints a manifest against the hub's WorkflowTemplates.
+  std::vector<spec::Diagnostic> Lint(const spec::Workflow& manifest);
+
+  // WorkflowTemplates, stored and used by later submissions and child workflows. Create fails with
+  // AlreadyExists, Update and Delete with NotFound; a template with lint errors is refused.
+  Status CreateTemplate(const spec::Workflow& tmpl);
+  Status UpdateTemplate(const spec::Workflow& tmpl);
+  Status DeleteTemplate(const std::string& name);
+
+  // Commands on a workflow, as the argo CLI names them. NotFound for an unknown workflow,
+  // FailedPrecondition when the command does not apply (stopping a finished workflow...).
+  Status Stop(const std::string& workflow);       // exit handlers still run
+  Status Terminate(const std::string& workflow);  // they do not
+  Status Suspend(const std::string& workflow);    // no new task starts until resumed
+  // Resumes a suspended workflow and its suspend nodes (whose outputs may be supplied).
+  Status Resume(const std::string& workflow, const std::vector<engine::Param>& outputs = {});
+  // A new workflow from the same manifest and parameters; returns its name.
+  Result<std::string> Resubmit(const std::string& workflow);
+  // Terminates the workflow if it runs, then removes it, its child workflows and their logs.
+  Status Delete(const std::string& workflow);
+
+  // Runs `fn` on the engine thread with the engine (read-only) and waits for it. With
+  // forget_finished, finished workflows are not in the engine: read them from store().
   void Inspect(const std::function<void(const engine::Engine&)>& fn);
   // Blocks until `workflow` has finished, or `timeout_ms` passed (<0: forever). True if finished.
   bool WaitFinished(const std::string& workflow, int64_t timeout_ms);
-  Status Stop(const std::string& workflow);
-  Status Terminate(const std::string& workflow);
+  // Calls `fn` on the engine thread after each commit with the workflows whose status or nodes
+  // changed (deleted ones included). `fn` must return quickly and not call the hub. Returns an id
+  // for Unwatch.
+  int Watch(std::function<void(const std::vector<std::string>& workflows)> fn);
+  void Unwatch(int id);
+
+  // The hub's store, for reads (workflows, nodes, templates); it is safe from any thread and
+  // current as of the last commit.
+  store::Store& store();
   // The first store error the engine thread hit (state may no longer be durable), if any.
   std::optional<Error> StoreError();
+  // Task logs: log_root()/<workflow>/<node id>.log
   const std::string& log_root() const;
 
  private:
