@@ -2110,6 +2110,16 @@ Status Engine::Resume(const std::string& workflow, const std::vector<Param>& out
   return {};
 }
 
+void Engine::NoteWaiting(const std::string& attempt_id, const std::string& message) {
+  auto it = impl_->attempts.find(attempt_id);
+  if (it == impl_->attempts.end()) return;
+  auto [run, n] = it->second;
+  Node& node = run->st.nodes[n];
+  if (IsCompleted(node.phase) || node.message == message) return;
+  node.message = message;
+  impl_->MarkNode(*run, n);
+}
+
 void Engine::Forget(const std::string& workflow) {
   std::vector<std::string> stack{workflow};
   while (!stack.empty()) {

@@ -78,6 +78,8 @@ class Engine {
   // supplied (name=value).
   Status Resume(const std::string& workflow, const std::vector<Param>& outputs);
 
+  // Shows why a dispatched task has not started yet (no spoke can take it) in its node's message.
+  void NoteWaiting(const std::string& attempt_id, const std::string& message);
   // Drops a workflow and the child workflows it created from memory (after the owner stored
   // them); results for their attempts are then ignored.
   void Forget(const std::string& workflow);

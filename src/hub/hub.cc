@@ -20,9 +20,13 @@
 namespace hubspoke::hub {
 namespace {
 
+// A spoke as the dispatcher sees it: credits (free slots) and whether it takes new tasks.
 struct SpokeSlot {
-  spoke::LocalSpoke* spoke = nullptr;
+  spoke::Spoke* spoke = nullptr;
+  int slots = 0;
   int free = 0;
+  bool draining = false;
+  bool local = false;
 };
 
 // Tasks queued in the local pool beyond its free slots (see the constructor).
@@ -78,9 +82,13 @@ struct Hub::Impl final : spoke::SpokeListener {
 
   // Engine thread only.
   std::vector<std::unique_ptr<spoke::LocalSpoke>> local;
-  std::vector<SpokeSlot> spokes;
+  std::vector<std::unique_ptr<SpokeSlot>> spokes;
   std::deque<engine::Task> ready;
-  std::unordered_map<std::string, int> running;               // attempt -> spoke index
+  std::unordered_map<std::string, SpokeSlot*> running;  // attempt -> the spoke it runs on
+  // Attempts that ran on a remote spoke when the hub restarted: the spoke has until the deadline
+  // to reconnect and claim them, or they are lost.
+  std::unordered_map<std::string, std::pair<std::string, Micros>> orphans;  // -> spoke, deadline
+  std::vector<std::pair<SpokeSlot*, std::string>> to_ack;     // results committed by the next flush
   std::unordered_map<std::string, std::string> attempt_root;  // outstanding attempt -> root
   std::multimap<Micros, std::string> timers;
   std::vector<store::EventRecord> log;     // events applied since the last commit
@@ -129,7 +137,9 @@ struct Hub::Impl final : spoke::SpokeListener {
       so.sandbox_root = sandbox_root;
       so.images = options.images;
       local.push_back(std::make_unique<spoke::LocalSpoke>(std::move(so), this));
-      spokes.push_back({local.back().get(), options.local_spokes + kLocalPrefetch});
+      int credits = options.local_spokes + kLocalPrefetch;
+      spokes.push_back(std::make_unique<SpokeSlot>(
+          SpokeSlot{local.back().get(), credits, credits, /*draining=*/false, /*local=*/true}));
     }
     LoadTemplates();
     if (options.resumable) Replay();
@@ -144,7 +154,9 @@ struct Hub::Impl final : spoke::SpokeListener {
     cv.notify_all();
     if (thread.joinable()) thread.join();
     // Cancel what still runs so the spokes' destructors do not wait for long tasks.
-    for (auto& [attempt, index] : running) spokes[index].spoke->Cancel(attempt);
+    for (auto& [attempt, slot] : running) {
+      if (slot->local) slot->spoke->Cancel(attempt);
+    }
     local.clear();
   }
 
@@ -362,20 +374,58 @@ struct Hub::Impl final : spoke::SpokeListener {
         ready.push_back(std::move(task));
         continue;
       }
+      if (options.spoke_lease_ms > 0 && s->second.rfind("local-", 0) != 0) {
+        orphans[attempt] = {s->second, now + options.spoke_lease_ms * 1000};
+        continue;
+      }
       ++lost;
-      Event e = Now(Event::Type::kFinished);
-      e.result.attempt_id = attempt;
-      e.result.spoke = s->second;
-      e.result.lost = true;
-      e.result.message = "spoke lost: " + s->second + " was running this attempt when the hub " +
-                         "stopped; the hub restarted";
-      e.result.finished_at = now;
-      (void)Apply(e);
+      Lost(attempt, s->second, "the hub restarted while it ran this attempt");
     }
     for (const auto& [key, at] : pending_timers) timers.emplace(at, key);
     LogInfo("resumed " + std::to_string(engine.Names().size()) + " workflow(s) from " +
             std::to_string(stored->size()) + " stored events: " + std::to_string(again) +
-            " task(s) to dispatch again, " + std::to_string(lost) + " lost while running");
+            " task(s) to dispatch again, " + std::to_string(lost) + " lost while running, " +
+            std::to_string(orphans.size()) + " waiting for their spoke to reconnect");
+  }
+
+  // Fails an attempt whose spoke is gone; the node follows its retryStrategy.
+  void Lost(const std::string& attempt, const std::string& spoke, const std::string& why) {
+    Event e = Now(Event::Type::kFinished);
+    e.result.attempt_id = attempt;
+    e.result.spoke = spoke;
+    e.result.lost = true;
+    e.result.message = "spoke lost: " + spoke + ": " + why;
+    e.result.finished_at = e.now;
+    (void)Apply(e);
+  }
+
+  // Orphans whose spoke did not come back within the lease are lost.
+  void ExpireOrphans() {
+    Micros now = clock.Now();
+    for (auto it = orphans.begin(); it != orphans.end();) {
+      if (it->second.second > now) {
+        ++it;
+        continue;
+      }
+      std::string attempt = it->first, spoke = it->second.first;
+      it = orphans.erase(it);
+      Lost(attempt, spoke, "it did not reconnect within its lease after the hub restarted");
+    }
+  }
+
+  Micros NextOrphanDeadline() const {
+    Micros next = 0;
+    for (const auto& [attempt, o] : orphans) {
+      if (next == 0 || o.second < next) next = o.second;
+    }
+    return next;
+  }
+
+  SpokeSlot* FindSpoke(const std::string& name) {
+    for (auto& s : spokes) {
+      if (s->spoke->name() == name) return s.get();
+    }
+    return nullptr;
   }
 
   // A tree whose events cannot be replayed ends in Error, so it does not stay Running forever.
@@ -412,8 +462,11 @@ struct Hub::Impl final : spoke::SpokeListener {
     Post([this, r = std::move(result)]() mutable {
       auto it = running.find(r.attempt_id);
       if (it != running.end()) {
-        spokes[it->second].free++;
+        it->second->free++;
+        if (!it->second->local) to_ack.push_back({it->second, r.attempt_id});
         running.erase(it);
+      } else if (SpokeSlot* slot = FindSpoke(r.spoke); slot && !slot->local) {
+        to_ack.push_back({slot, r.attempt_id});  // sent again: committed already, or stale
       }
       Event e = Now(Event::Type::kFinished);
       e.result = std::move(r);
@@ -428,10 +481,12 @@ struct Hub::Impl final : spoke::SpokeListener {
       {
         std::unique_lock lock(mu);
         auto has_work = [&] { return stopping || !events.empty(); };
-        if (timers.empty()) {
+        Micros next = timers.empty() ? 0 : timers.begin()->first;
+        if (Micros o = NextOrphanDeadline(); o > 0 && (next == 0 || o < next)) next = o;
+        if (next == 0) {
           cv.wait(lock, has_work);
         } else {
-          Micros wait_us = std::max<Micros>(0, timers.begin()->first - clock.Now());
+          Micros wait_us = std::max<Micros>(0, next - clock.Now());
           cv.wait_for(lock, std::chrono::microseconds(wait_us), has_work);
         }
         if (stopping) return;
@@ -439,6 +494,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       }
       for (auto& fn : batch) fn();
       FireTimers();
+      if (!orphans.empty()) ExpireOrphans();
       Flush();
     }
   }
@@ -478,14 +534,22 @@ struct Hub::Impl final : spoke::SpokeListener {
         !deleted_roots.empty()) {
       Persist(changes, done_roots);
     }
+    for (auto& [slot, attempt] : to_ack) slot->spoke->Acked(attempt);
+    to_ack.clear();
     for (const auto& t : effects.timers) timers.emplace(t.at, t.key);
     for (const auto& attempt : effects.cancel) Cancel(attempt);
     for (auto& t : effects.dispatch) {
       attempt_root[t.attempt_id] = RootOf(t.workflow);
-      if (AnySpokeMatches(t.node_selector))
-        ready.push_back(std::move(t));
-      else
+      if (options.spoke_lease_ms == 0 && !AnySpokeMatches(t.node_selector)) {
         Unplaceable(t);
+      } else {
+        if (!AnySpokeMatches(t.node_selector)) {
+          engine.NoteWaiting(t.attempt_id, "waiting for a spoke with labels " +
+                                               LabelsText(t.node_selector) +
+                                               " (none of the connected spokes has them)");
+        }
+        ready.push_back(std::move(t));
+      }
     }
     Dispatch();
     if (!effects.finished.empty()) {
@@ -556,22 +620,22 @@ struct Hub::Impl final : spoke::SpokeListener {
       }
     }
     auto it = running.find(attempt);
-    if (it != running.end()) spokes[it->second].spoke->Cancel(attempt);
+    if (it != running.end()) it->second->spoke->Cancel(attempt);
   }
 
   bool AnySpokeMatches(const std::map<std::string, std::string>& selector) const {
     for (const auto& s : spokes) {
-      if (LabelsMatch(selector, s.spoke->labels())) return true;
+      if (LabelsMatch(selector, s->spoke->labels())) return true;
     }
     return false;
   }
 
-  // The set of spokes is fixed (local spokes only), so a task whose nodeSelector no spoke
-  // satisfies would wait forever: it fails now, saying what it needed and what the spokes have.
+  // When no spoke may join (`hubspoke run`), a task whose nodeSelector no spoke satisfies would
+  // wait forever: it fails now, saying what it needed and what the spokes have.
   void Unplaceable(const engine::Task& task) {
     std::map<std::string, std::vector<std::string>> by_labels;  // label set -> spoke names
     for (const auto& s : spokes)
-      by_labels[LabelsText(s.spoke->labels())].push_back(s.spoke->name());
+      by_labels[LabelsText(s->spoke->labels())].push_back(s->spoke->name());
     std::string have;
     for (const auto& [labels, names] : by_labels) {
       have += (have.empty() ? "" : "; ") + names.front();
@@ -600,7 +664,7 @@ struct Hub::Impl final : spoke::SpokeListener {
     size_t blocked = 0;
     while (ready.size() > blocked) {
       int free_total = 0;
-      for (const auto& s : spokes) free_total += s.free;
+      for (const auto& s : spokes) free_total += s->draining ? 0 : s->free;
       if (free_total == 0) return;
       engine::Task& task = ready[blocked];
       const engine::WorkflowStatus* st = engine.Find(task.workflow);
@@ -608,24 +672,25 @@ struct Hub::Impl final : spoke::SpokeListener {
         ++blocked;
         continue;
       }
-      int chosen = -1;
+      SpokeSlot* chosen = nullptr;
       for (size_t k = 0; k < spokes.size(); ++k) {
         size_t i = (next_spoke + k) % spokes.size();
-        if (spokes[i].free > 0 && LabelsMatch(task.node_selector, spokes[i].spoke->labels())) {
-          chosen = static_cast<int>(i);
+        SpokeSlot& s = *spokes[i];
+        if (s.free > 0 && !s.draining && LabelsMatch(task.node_selector, s.spoke->labels())) {
+          chosen = &s;
+          next_spoke = (i + 1) % spokes.size();
           break;
         }
       }
-      if (chosen < 0) {
+      if (!chosen) {
         ++blocked;
         continue;
       }
-      next_spoke = (chosen + 1) % spokes.size();
-      spokes[chosen].free--;
+      chosen->free--;
       running[task.attempt_id] = chosen;
       engine::Task t = std::move(task);
       ready.erase(ready.begin() + static_cast<long>(blocked));
-      spokes[chosen].spoke->Assign(std::move(t));
+      chosen->spoke->Assign(std::move(t));
     }
   }
 
@@ -654,6 +719,23 @@ struct Hub::Impl final : spoke::SpokeListener {
     e.workflow = *name;
     Record(*name, e);
     return name;
+  }
+
+  // AlreadyExists when the name the workflow will get is taken by a stored (perhaps finished and
+  // forgotten) workflow.
+  Status NameFree(const spec::Workflow& wf, const SubmitOptions& submit) {
+    std::string name = !submit.name.empty()            ? submit.name
+                       : !submit.generate_name.empty() ? ""
+                                                       : wf.metadata.name;
+    if (name.empty()) return {};
+    auto rec = store->GetWorkflow(name);
+    if (!rec) return Fail(rec.error());
+    if (!*rec) return {};
+    return Fail(Error{ErrorCode::kAlreadyExists,
+                      "workflow " + name +
+                          " already exists: delete it first, or give another name or a "
+                          "generateName",
+                      ""});
   }
 
   // The stored workflow `name`, or NotFound.
@@ -819,7 +901,10 @@ Hub::Hub(HubOptions options, std::unique_ptr<store::Store> store, spec::Catalog 
 Hub::~Hub() = default;
 
 Result<std::string> Hub::Submit(const spec::Workflow& manifest, const SubmitOptions& options) {
-  return impl_->Call<Result<std::string>>([&] { return impl_->SubmitNow(manifest, options); });
+  return impl_->Call<Result<std::string>>([&]() -> Result<std::string> {
+    if (Status free = impl_->NameFree(manifest, options); !free) return Fail(free.error());
+    return impl_->SubmitNow(manifest, options);
+  });
 }
 
 Result<std::string> Hub::SubmitFrom(const std::string& template_name,
@@ -827,6 +912,7 @@ Result<std::string> Hub::SubmitFrom(const std::string& template_name,
   return impl_->Call<Result<std::string>>([&]() -> Result<std::string> {
     auto wf = spec::FromTemplate(template_name, impl_->catalog);
     if (!wf) return Fail(wf.error());
+    if (Status free = impl_->NameFree(*wf, options); !free) return Fail(free.error());
     return impl_->SubmitNow(*wf, options);
   });
 }
@@ -919,6 +1005,72 @@ Status Hub::Retry(const std::string& workflow, bool restart_successful) {
 Status Hub::Delete(const std::string& workflow) {
   return impl_->Call<Status>([&] { return impl_->DeleteNow(workflow); });
 }
+
+std::vector<std::string> Hub::AddSpoke(spoke::Spoke* spoke, int slots,
+                                       const std::vector<std::string>& running) {
+  return impl_->Call<std::vector<std::string>>([&] {
+    auto slot = std::make_unique<SpokeSlot>(SpokeSlot{spoke, slots, slots, false, false});
+    std::vector<std::string> unknown;
+    for (const std::string& attempt : running) {
+      auto orphan = impl_->orphans.find(attempt);
+      if (orphan != impl_->orphans.end()) {
+        impl_->orphans.erase(orphan);
+        impl_->running[attempt] = slot.get();
+        slot->free--;
+      } else if (impl_->running.count(attempt) == 0 || impl_->running[attempt] != slot.get()) {
+        unknown.push_back(attempt);
+      }
+    }
+    impl_->spokes.push_back(std::move(slot));
+    impl_->Dispatch();
+    return unknown;
+  });
+}
+
+void Hub::DrainSpoke(const std::string& name) {
+  impl_->Call<bool>([&] {
+    SpokeSlot* slot = impl_->FindSpoke(name);
+    if (slot) slot->draining = true;
+    return slot != nullptr;
+  });
+}
+
+void Hub::RemoveSpoke(const std::string& name, const std::string& reason) {
+  impl_->Call<bool>([&] {
+    SpokeSlot* slot = impl_->FindSpoke(name);
+    if (!slot || slot->local) return false;
+    std::vector<std::string> lost;
+    for (const auto& [attempt, s] : impl_->running) {
+      if (s == slot) lost.push_back(attempt);
+    }
+    for (const std::string& attempt : lost) impl_->running.erase(attempt);
+    std::erase_if(impl_->to_ack, [&](const auto& a) { return a.first == slot; });
+    std::erase_if(impl_->spokes, [&](const auto& s) { return s.get() == slot; });
+    impl_->next_spoke = 0;
+    for (const std::string& attempt : lost) impl_->Lost(attempt, name, reason);
+    return true;
+  });
+}
+
+std::vector<SpokeInfo> Hub::Spokes() {
+  return impl_->Call<std::vector<SpokeInfo>>([&] {
+    std::vector<SpokeInfo> out;
+    for (const auto& s : impl_->spokes) {
+      SpokeInfo info;
+      info.name = s->spoke->name();
+      info.labels = s->spoke->labels();
+      info.slots = s->local ? impl_->options.local_spokes : s->slots;
+      info.running = 0;
+      for (const auto& [attempt, slot] : impl_->running) info.running += slot == s.get();
+      info.draining = s->draining;
+      info.local = s->local;
+      out.push_back(std::move(info));
+    }
+    return out;
+  });
+}
+
+spoke::SpokeListener& Hub::listener() { return *impl_; }
 
 void Hub::Inspect(const std::function<void(const engine::Engine&)>& fn) {
   std::promise<void> done;

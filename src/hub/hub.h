@@ -37,6 +37,20 @@ struct HubOptions {
   // Records every event the engine applies (in the commit of its changes) and, at start,
   // continues the workflows that had not finished. `hubspoke run` does neither.
   bool resumable = false;
+  // Remote spokes may join (AddSpoke): a task no connected spoke can take waits for one, and
+  // after a restart a remote spoke has this long to reconnect and claim the attempts it was
+  // running before they are lost. 0: the spokes are the local ones only; such a task fails.
+  int64_t spoke_lease_ms = 0;
+};
+
+// A connected spoke, for `hubspoke spokes` and the API.
+struct SpokeInfo {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  int slots = 0;
+  int running = 0;
+  bool draining = false;
+  bool local = false;  // the hub's in-process pool
 };
 
 // What `argo submit` lets a user change on the way in.
@@ -88,6 +102,20 @@ class Hub {
   Result<std::string> Resubmit(const std::string& workflow);
   // Terminates the workflow if it runs, then removes it, its child workflows and their logs.
   Status Delete(const std::string& workflow);
+
+  // Spokes that join and leave (remote ones). `spoke` must stay valid until RemoveSpoke returns;
+  // its reports go to listener(). `running`: the attempts it says it runs (after a hub restart
+  // it re-claims them); returns those the hub does not know, which the spoke should cancel.
+  std::vector<std::string> AddSpoke(spoke::Spoke* spoke, int slots,
+                                    const std::vector<std::string>& running = {});
+  // Gives the spoke no new tasks (it is draining before it leaves).
+  void DrainSpoke(const std::string& name);
+  // The spoke is gone: the attempts it ran fail as "spoke lost: <reason>" (then retryStrategy).
+  void RemoveSpoke(const std::string& name, const std::string& reason);
+  std::vector<SpokeInfo> Spokes();
+  // Where spokes report task starts and results (thread-safe); a remote spoke's result is
+  // acknowledged (Spoke::Acked) once it is committed.
+  spoke::SpokeListener& listener();
 
   // Runs `fn` on the engine thread with the engine (read-only) and waits for it. With
   // forget_finished, finished workflows are not in the engine: read them from store().

@@ -46,6 +46,19 @@ class SpokeListener {
   virtual void OnTaskFinished(engine::TaskResult result) = 0;
 };
 
+// What the hub hands tasks to: a local pool or a connection to a remote spoke.
+// Thread-safety: every method may be called from any thread.
+class Spoke {
+ public:
+  virtual ~Spoke() = default;
+  virtual const std::string& name() const = 0;
+  virtual const std::map<std::string, std::string>& labels() const = 0;
+  virtual void Assign(engine::Task task) = 0;
+  virtual void Cancel(const std::string& attempt_id) = 0;
+  // The hub has committed this attempt's result: the spoke may forget it.
+  virtual void Acked(const std::string& attempt_id) {}
+};
+
 // The node labels Kubernetes sets, as this host would have them: kubernetes.io/arch and
 // beta.kubernetes.io/arch (amd64, arm64, ... from uname), kubernetes.io/os and
 // beta.kubernetes.io/os (linux), kubernetes.io/hostname.
@@ -70,15 +83,15 @@ struct SpokeOptions {
 Result<exec::ExecSpec> BuildExecSpec(const engine::Task& task, const ImageMap& images,
                                      const std::string& log_root);
 
-class LocalSpoke {
+class LocalSpoke final : public Spoke {
  public:
   LocalSpoke(SpokeOptions options, SpokeListener* listener);
-  ~LocalSpoke();  // finishes running tasks, then joins
-  const std::string& name() const { return options_.name; }
+  ~LocalSpoke() override;  // finishes running tasks, then joins
+  const std::string& name() const override { return options_.name; }
   int slots() const { return options_.slots; }
-  const std::map<std::string, std::string>& labels() const { return options_.labels; }
-  void Assign(engine::Task task);
-  void Cancel(const std::string& attempt_id);
+  const std::map<std::string, std::string>& labels() const override { return options_.labels; }
+  void Assign(engine::Task task) override;
+  void Cancel(const std::string& attempt_id) override;
 
  private:
   void Work(int slot);

@@ -355,5 +355,24 @@ spec:
   EXPECT_EQ(hub->Retry(*name).error().code, ErrorCode::kFailedPrecondition);
 }
 
+TEST_F(HubTest, ANameTakenByAFinishedWorkflowIsRefused) {
+  auto hub = Open();
+  const char* yaml = R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: once}
+spec:
+  entrypoint: t
+  templates:
+  - name: t
+    container: {image: alpine, command: ["true"]}
+)";
+  ASSERT_TRUE(hub->Submit(Manifest(yaml)).ok());
+  ASSERT_TRUE(WaitFor([&] { return Phase(*hub, "once") == "Succeeded"; }));
+  auto again = hub->Submit(Manifest(yaml));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ(Phase(*hub, "once"), "Succeeded");
+}
+
 }  // namespace
 }  // namespace hubspoke::hub
