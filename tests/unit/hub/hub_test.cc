@@ -376,3 +376,106 @@ spec:
 
 }  // namespace
 }  // namespace hubspoke::hub
+
+namespace hubspoke::hub {
+namespace {
+
+// A spoke that joins the hub as a remote one would, running tasks as real processes.
+std::unique_ptr<spoke::LocalSpoke> JoiningSpoke(Hub& hub, const std::string& dir,
+                                                const std::string& name,
+                                                std::map<std::string, std::string> labels) {
+  spoke::SpokeOptions so;
+  so.name = name;
+  so.slots = 2;
+  so.labels = std::move(labels);
+  so.work_root = dir + "/" + name + "-work";
+  so.log_root = hub.log_root();
+  so.images = spoke::ImageMap::WithDefaults();
+  return std::make_unique<spoke::LocalSpoke>(std::move(so), &hub.listener());
+}
+
+TEST_F(HubTest, ATaskWaitsForASpokeWithItsLabelsAndRunsWhenOneJoins) {
+  auto store = store::OpenSqlite({dir_ + "/hubspoke.db"});
+  ASSERT_TRUE(store.ok());
+  HubOptions o;
+  o.data_dir = dir_;
+  o.local_spokes = 0;
+  o.spoke_lease_ms = 2000;
+  Hub hub(std::move(o), std::move(*store), spec::Catalog{});
+  auto name = hub.Submit(Manifest(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: gpu-}
+spec:
+  entrypoint: t
+  templates:
+  - name: t
+    nodeSelector: {pool: gpu}
+    container: {image: alpine, command: [echo, ran]}
+)"));
+  ASSERT_TRUE(name.ok());
+  ASSERT_TRUE(WaitFor([&] {
+    auto nodes = hub.store().ListNodes(*name);
+    for (const auto& row : *nodes) {
+      auto n = NodeFromJson(row.body_json);
+      if (n.ok() &&
+          n->message.find("waiting for a spoke with labels {pool=gpu}") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }));
+  EXPECT_EQ(Phase(hub, *name), "Running");
+  auto cpu = JoiningSpoke(hub, dir_, "cpu-box", {{"pool", "cpu"}});
+  hub.AddSpoke(cpu.get(), 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Phase(hub, *name), "Running");
+  auto gpu = JoiningSpoke(hub, dir_, "gpu-box", {{"pool", "gpu"}});
+  hub.AddSpoke(gpu.get(), 2);
+  ASSERT_TRUE(WaitFor([&] { return Phase(hub, *name) == "Succeeded"; }));
+  auto nodes = hub.store().ListNodes(*name);
+  bool on_gpu = false;
+  for (const auto& row : *nodes) {
+    auto n = NodeFromJson(row.body_json);
+    if (n.ok() && n->type == engine::NodeType::kPod) on_gpu = n->host_node_name == "gpu-box";
+  }
+  EXPECT_TRUE(on_gpu);
+  auto spokes = hub.Spokes();
+  ASSERT_EQ(spokes.size(), 2u);
+  EXPECT_EQ(spokes[1].name, "gpu-box");
+  EXPECT_EQ(spokes[1].labels.at("pool"), "gpu");
+  hub.RemoveSpoke("cpu-box", "disconnected");
+  hub.RemoveSpoke("gpu-box", "disconnected");
+}
+
+TEST_F(HubTest, TheTasksOfASpokeThatLeavesAreLostAndRetried) {
+  auto store = store::OpenSqlite({dir_ + "/hubspoke.db"});
+  ASSERT_TRUE(store.ok());
+  HubOptions o;
+  o.data_dir = dir_;
+  o.local_spokes = 0;
+  o.spoke_lease_ms = 2000;
+  Hub hub(std::move(o), std::move(*store), spec::Catalog{});
+  std::string counts = dir_ + "/counts";
+  auto doomed = JoiningSpoke(hub, dir_, "doomed", {});
+  hub.AddSpoke(doomed.get(), 2);
+  auto name = hub.Submit(Manifest(FanOut(counts, 2, 1)));
+  ASSERT_TRUE(name.ok());
+  ASSERT_TRUE(WaitFor([&] { return Count(counts).size() == 2; }));
+  hub.RemoveSpoke("doomed", "its heartbeats stopped");
+  doomed.reset();  // lets what it still runs finish; those results come too late to count
+  auto healthy = JoiningSpoke(hub, dir_, "healthy", {});
+  hub.AddSpoke(healthy.get(), 2);
+  ASSERT_TRUE(WaitFor([&] { return Phase(hub, *name) == "Succeeded"; }, 30000));
+  for (auto& [item, n] : Count(counts)) EXPECT_EQ(n, 2) << item;
+  auto nodes = hub.store().ListNodes(*name);
+  int lost = 0;
+  for (const auto& row : *nodes) {
+    auto n = NodeFromJson(row.body_json);
+    if (n.ok() && n->message == "spoke lost: doomed: its heartbeats stopped") ++lost;
+  }
+  EXPECT_EQ(lost, 2);
+  hub.RemoveSpoke("healthy", "test over");
+}
+
+}  // namespace
+}  // namespace hubspoke::hub
