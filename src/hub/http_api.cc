@@ -1,6 +1,10 @@
 #include "hub/http_api.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <regex.h>
 #include <sys/socket.h>
 
@@ -353,6 +357,49 @@ class Grep {
   bool compiled_ = false;
 };
 
+// "addr:port" of a socket address, as cpp-httplib fills Request::remote_addr/remote_port.
+std::string Endpoint(const sockaddr_storage& a) {
+  char text[INET6_ADDRSTRLEN] = {};
+  int port = 0;
+  if (a.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(a);
+    inet_ntop(AF_INET, &v4.sin_addr, text, sizeof(text));
+    port = ntohs(v4.sin_port);
+  } else if (a.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(a);
+    inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof(text));
+    port = ntohs(v6.sin6_port);
+  }
+  return std::string(text) + ":" + std::to_string(port);
+}
+
+// The accepted socket that `req` arrived on, or -1. cpp-httplib does not expose it, so it is
+// found among the process's descriptors by its two endpoints; it stays valid while the request's
+// handler or content provider runs (that thread owns the connection).
+int ConnectionFd(const httplib::Request& req) {
+  std::string local = req.local_addr + ":" + std::to_string(req.local_port);
+  std::string remote = req.remote_addr + ":" + std::to_string(req.remote_port);
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return -1;
+  int found = -1;
+  while (dirent* entry = readdir(dir)) {
+    int fd = atoi(entry->d_name);
+    if (fd <= 2 || fd == dirfd(dir)) continue;
+    sockaddr_storage mine{}, peer{};
+    socklen_t mine_len = sizeof(mine), peer_len = sizeof(peer);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&mine), &mine_len) != 0 ||
+        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
+      continue;
+    }
+    if (Endpoint(mine) == local && Endpoint(peer) == remote) {
+      found = fd;
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
 // Which workflows a workflow-events stream reports: listOptions.fieldSelector
 // (metadata.name=NAME, metadata.namespace=NS) and listOptions.labelSelector.
 struct EventFilter {
@@ -412,7 +459,8 @@ struct HttpApi::Impl {
   // Holds one of the max_streams slots and the stream's queue registration while it lives.
   class StreamSlot {
    public:
-    explicit StreamSlot(Impl* impl) : impl_(impl), queue_(std::make_shared<StreamQueue>()) {
+    StreamSlot(Impl* impl, int connection_fd)
+        : impl_(impl), fd_(connection_fd), queue_(std::make_shared<StreamQueue>()) {
       std::lock_guard<std::mutex> lock(impl_->streams_mu);
       impl_->streams.insert(queue_.get());
     }
@@ -430,10 +478,17 @@ struct HttpApi::Impl {
                           [&] { return !queue_->changed.empty() || impl_->stopping; });
       return std::exchange(queue_->changed, {});
     }
-    bool stopping() const { return impl_->stopping; }
+    // True when the API stops or the client hung up: a stream that has nothing to send would
+    // otherwise only notice a gone client when it next writes, which may be never.
+    bool Done() const {
+      if (impl_->stopping) return true;
+      pollfd p{fd_, POLLRDHUP, 0};
+      return fd_ >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+    }
 
    private:
     Impl* impl_;
+    int fd_;
     std::shared_ptr<StreamQueue> queue_;
   };
 
@@ -456,7 +511,7 @@ struct HttpApi::Impl {
   using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
   Handler Guard(Handler fn);
   void OnChanged(const std::vector<std::string>& names);
-  std::unique_ptr<StreamSlot> AcquireStream(httplib::Response& res);
+  std::unique_ptr<StreamSlot> AcquireStream(const httplib::Request& req, httplib::Response& res);
 
   Result<store::WorkflowRecord> FindWorkflow(const std::string& ns, const std::string& name);
   void SendWorkflow(httplib::Response& res, const std::string& ns, const std::string& name);
@@ -507,7 +562,8 @@ void HttpApi::Impl::OnChanged(const std::vector<std::string>& names) {
   }
 }
 
-std::unique_ptr<HttpApi::Impl::StreamSlot> HttpApi::Impl::AcquireStream(httplib::Response& res) {
+std::unique_ptr<HttpApi::Impl::StreamSlot> HttpApi::Impl::AcquireStream(const httplib::Request& req,
+                                                                        httplib::Response& res) {
   if (++open_streams > options.max_streams) {
     --open_streams;
     SendError(res, 503, kCodeUnavailable,
@@ -515,7 +571,7 @@ std::unique_ptr<HttpApi::Impl::StreamSlot> HttpApi::Impl::AcquireStream(httplib:
                   "); close a watch or log stream and try again");
     return nullptr;
   }
-  return std::make_unique<StreamSlot>(this);
+  return std::make_unique<StreamSlot>(this, ConnectionFd(req));
 }
 
 Result<store::WorkflowRecord> HttpApi::Impl::FindWorkflow(const std::string& ns,
@@ -788,7 +844,7 @@ void HttpApi::Impl::Logs(const httplib::Request& req, httplib::Response& res) {
   }
   std::shared_ptr<StreamSlot> slot;
   if (*follow) {
-    slot = AcquireStream(res);
+    slot = AcquireStream(req, res);
     if (!slot) return;
   }
   bool follows = *follow;
@@ -802,7 +858,7 @@ void HttpApi::Impl::Logs(const httplib::Request& req, httplib::Response& res) {
       return true;
     };
     try {
-      while (follows && !slot->stopping()) {
+      while (follows && !slot->Done()) {
         auto record = hub.store().GetWorkflow(name);
         bool finished = !record.ok() || !*record || IsFinished(**record);
         if (finished || !refresh()) break;
@@ -824,7 +880,7 @@ void HttpApi::Impl::Events(const httplib::Request& req, httplib::Response& res) 
   const std::string ns = req.matches[1];
   auto filter = ParseEventFilter(req, ns);
   if (!filter.ok()) return SendRequestError(res, filter.error());
-  std::shared_ptr<StreamSlot> slot = AcquireStream(res);
+  std::shared_ptr<StreamSlot> slot = AcquireStream(req, res);
   if (!slot) return;
   EventFilter f = std::move(*filter);
   res.set_chunked_content_provider(kNdjson, [this, slot, f](size_t, httplib::DataSink& sink) {
@@ -860,7 +916,7 @@ void HttpApi::Impl::Events(const httplib::Request& req, httplib::Response& res) 
           if (!report(r.name)) return false;
         }
       }
-      while (!slot->stopping()) {
+      while (!slot->Done()) {
         for (const std::string& name : slot->Wait()) {
           if (!report(name)) return false;
         }

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -78,6 +81,7 @@ class HttpApiTest : public ::testing::Test {
     api.port = 0;
     api.token = kToken;
     api.max_body_bytes = 1 << 20;
+    api.max_streams = 2;
     api_ = std::make_unique<HttpApi>(*hub_, api);
     auto port = api_->Start();
     ASSERT_TRUE(port.ok()) << port.error().ToString();
@@ -424,6 +428,53 @@ TEST_F(HttpApiTest, WatchStreamSeesTheWorkflowSucceed) {
     EXPECT_EQ(e["result"]["object"]["metadata"]["name"], "watched");
     EXPECT_FALSE(e["result"]["object"]["status"].contains("nodes"));
   }
+}
+
+// Opens a watch stream on a raw socket; returns the socket and the response head it got.
+std::pair<int, std::string> OpenStream(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return {fd, ""};
+  std::string request =
+      "GET /api/v1/workflow-events/default?listOptions.fieldSelector=metadata.name%3Dquiet "
+      "HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " +
+      std::string(kToken) + "\r\n\r\n";
+  EXPECT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  std::string head;
+  char buf[512];
+  while (head.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    head.append(buf, n);
+  }
+  return {fd, head};
+}
+
+TEST_F(HttpApiTest, StreamsAreCappedAndFreedWhenTheirClientsHangUp) {
+  auto [first, first_head] = OpenStream(port_);
+  auto [second, second_head] = OpenStream(port_);
+  EXPECT_NE(first_head.find("200 OK"), std::string::npos) << first_head;
+  EXPECT_NE(second_head.find("200 OK"), std::string::npos) << second_head;
+  Reply refused = Get("/api/v1/workflow-events/default");
+  EXPECT_EQ(refused.status, 503) << refused.text;
+  EXPECT_EQ(refused.body["code"], 14);
+  close(first);
+  close(second);
+  // The streams notice the hang-up within their one-second wait and give their slots back.
+  bool accepted = false;
+  for (auto deadline = Clock::now() + std::chrono::seconds(10);
+       !accepted && Clock::now() < deadline;
+       std::this_thread::sleep_for(std::chrono::milliseconds(100))) {
+    auto [fd, head] = OpenStream(port_);
+    close(fd);
+    accepted = head.find("200 OK") != std::string::npos;
+  }
+  EXPECT_TRUE(accepted);
 }
 
 }  // namespace
