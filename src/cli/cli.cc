@@ -180,8 +180,12 @@ int DoRun(const RunFlags& flags) {
     }
     params.push_back(kv);
   }
-  std::vector<spec::Workflow> resolved;
-  for (spec::Workflow& wf : targets) {
+  hub::SubmitOptions submit;
+  submit.entrypoint = flags.entrypoint;
+  submit.parameters = params;
+  submit.name = flags.name;
+  std::vector<spec::Workflow> resolved;  // what will run, to lint and check names before it does
+  for (spec::Workflow wf : targets) {
     if (!flags.entrypoint.empty()) wf.spec.entrypoint = flags.entrypoint;
     if (!flags.name.empty()) wf.metadata.name = flags.name;
     auto r = spec::Resolve(wf, loaded->catalog);
@@ -233,8 +237,8 @@ int DoRun(const RunFlags& flags) {
   }
   hub::Hub hub(std::move(options), std::move(*store), loaded->catalog);
   std::vector<std::string> names;
-  for (spec::Workflow& wf : resolved) {
-    auto name = hub.Submit(std::move(wf));
+  for (const spec::Workflow& wf : targets) {
+    auto name = hub.Submit(wf, submit);
     if (!name.ok()) {
       std::cerr << "hubspoke: " << name.error().ToString() << "\n";
       return kExitUsage;
