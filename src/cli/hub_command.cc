@@ -150,6 +150,7 @@ int DoHub(const HubFlags& flags) {
   hub::HubOptions options;
   options.data_dir = flags.data_dir;
   options.forget_finished = true;
+  options.resumable = true;
   options.local_spokes = flags.spokes > 0
                              ? flags.spokes
                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

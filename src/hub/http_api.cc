@@ -514,6 +514,7 @@ struct HttpApi::Impl {
   std::unique_ptr<StreamSlot> AcquireStream(const httplib::Request& req, httplib::Response& res);
 
   Result<store::WorkflowRecord> FindWorkflow(const std::string& ns, const std::string& name);
+  Status CheckNameFree(const std::string& name);
   void SendWorkflow(httplib::Response& res, const std::string& ns, const std::string& name);
 
   void ListWorkflows(const httplib::Request& req, httplib::Response& res);
@@ -582,6 +583,17 @@ Result<store::WorkflowRecord> HttpApi::Impl::FindWorkflow(const std::string& ns,
     return Fail(NotFound("workflow " + name + " not found in namespace " + ns));
   }
   return std::move(**record);
+}
+
+// Hub::Submit only knows the workflows in the engine; with forget_finished a finished one lives
+// only in the store, and submitting its name again would overwrite it.
+Status HttpApi::Impl::CheckNameFree(const std::string& name) {
+  if (name.empty()) return {};
+  auto record = hub.store().GetWorkflow(name);
+  if (!record.ok()) return Fail(record.error());
+  if (*record)
+    return Fail(Error{ErrorCode::kAlreadyExists, "workflow " + name + " already exists", ""});
+  return {};
 }
 
 void HttpApi::Impl::SendWorkflow(httplib::Response& res, const std::string& ns,
@@ -667,6 +679,9 @@ void HttpApi::Impl::CreateWorkflow(const httplib::Request& req, httplib::Respons
     Json wf = Json::parse(manifest->source_json, nullptr, false);
     return SendJson(res, wf.is_object() ? wf : (*body)["workflow"]);
   }
+  if (Status s = CheckNameFree(manifest->metadata.name); !s.ok()) {
+    return SendHubError(res, s.error());
+  }
   auto name = hub.Submit(*manifest);
   if (!name.ok()) return SendHubError(res, name.error());
   SendWorkflow(res, ns, *name);
@@ -725,6 +740,7 @@ void HttpApi::Impl::SubmitFrom(const httplib::Request& req, httplib::Response& r
     }
     options.labels[item.substr(0, eq)] = item.substr(eq + 1);
   }
+  if (Status s = CheckNameFree(options.name); !s.ok()) return SendHubError(res, s.error());
   auto submitted = hub.SubmitFrom(*name, options);
   if (!submitted.ok()) return SendHubError(res, submitted.error());
   SendWorkflow(res, ns, *submitted);

@@ -76,6 +76,7 @@ class HttpApiTest : public ::testing::Test {
     options.data_dir = dir_;
     options.local_spokes = 2;
     options.forget_finished = true;
+  options.resumable = true;
     hub_ = std::make_unique<Hub>(std::move(options), std::move(*store), spec::Catalog{});
     HttpApiOptions api;
     api.port = 0;
