@@ -471,10 +471,10 @@ struct HttpApi::Impl {
       }
       impl_->open_streams--;
     }
-    // Waits up to a second for changes; returns them (empty on timeout or stop).
-    std::set<std::string> Wait() {
+    // Waits up to `timeout` for changes; returns them (empty on timeout or stop).
+    std::set<std::string> Wait(std::chrono::milliseconds timeout) {
       std::unique_lock<std::mutex> lock(queue_->mu);
-      queue_->cv.wait_for(lock, std::chrono::seconds(1),
+      queue_->cv.wait_for(lock, timeout,
                           [&] { return !queue_->changed.empty() || impl_->stopping; });
       return std::exchange(queue_->changed, {});
     }
@@ -879,7 +879,7 @@ void HttpApi::Impl::Logs(const httplib::Request& req, httplib::Response& res) {
         bool finished = !record.ok() || !*record || IsFinished(**record);
         if (finished || !refresh()) break;
         if (!send(drain(false))) return false;
-        slot->Wait();
+        slot->Wait(std::chrono::milliseconds(250));  // tasks write logs without commits: poll
       }
       refresh();
       if (!send(drain(true))) return false;
@@ -933,7 +933,7 @@ void HttpApi::Impl::Events(const httplib::Request& req, httplib::Response& res) 
         }
       }
       while (!slot->Done()) {
-        for (const std::string& name : slot->Wait()) {
+        for (const std::string& name : slot->Wait(std::chrono::seconds(1))) {
           if (!report(name)) return false;
         }
       }
