@@ -44,7 +44,10 @@ bool ParseListen(const std::string& text, std::string& host, int& port) {
     host = host.substr(1, host.size() - 2);
   }
   std::string digits = text.substr(colon + 1);
-  if (digits.size() > 5 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return false;
+  if (digits.size() > 5 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
   port = std::stoi(digits);
   return port <= 65535;
 }

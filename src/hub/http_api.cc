@@ -459,24 +459,22 @@ struct HttpApi::Impl {
   // Holds one of the max_streams slots and the stream's queue registration while it lives.
   class StreamSlot {
    public:
-    StreamSlot(Impl* impl, int connection_fd)
-        : impl_(impl), fd_(connection_fd), queue_(std::make_shared<StreamQueue>()) {
+    StreamSlot(Impl* impl, int connection_fd) : impl_(impl), fd_(connection_fd) {
       std::lock_guard<std::mutex> lock(impl_->streams_mu);
-      impl_->streams.insert(queue_.get());
+      impl_->streams.insert(&queue_);
     }
     ~StreamSlot() {
       {
         std::lock_guard<std::mutex> lock(impl_->streams_mu);
-        impl_->streams.erase(queue_.get());
+        impl_->streams.erase(&queue_);
       }
       impl_->open_streams--;
     }
     // Waits up to `timeout` for changes; returns them (empty on timeout or stop).
     std::set<std::string> Wait(std::chrono::milliseconds timeout) {
-      std::unique_lock<std::mutex> lock(queue_->mu);
-      queue_->cv.wait_for(lock, timeout,
-                          [&] { return !queue_->changed.empty() || impl_->stopping; });
-      return std::exchange(queue_->changed, {});
+      std::unique_lock<std::mutex> lock(queue_.mu);
+      queue_.cv.wait_for(lock, timeout, [&] { return !queue_.changed.empty() || impl_->stopping; });
+      return std::exchange(queue_.changed, {});
     }
     // True when the API stops or the client hung up: a stream that has nothing to send would
     // otherwise only notice a gone client when it next writes, which may be never.
@@ -489,7 +487,7 @@ struct HttpApi::Impl {
    private:
     Impl* impl_;
     int fd_;
-    std::shared_ptr<StreamQueue> queue_;
+    StreamQueue queue_;
   };
 
   Impl(Hub& h, HttpApiOptions o) : hub(h), options(std::move(o)) {}
@@ -507,7 +505,7 @@ struct HttpApi::Impl {
   std::set<StreamQueue*> streams;
 
   void Routes();
-  // Registers a handler that checks the token and turns exceptions into 400/500 responses.
+  // Wraps a handler: checks the token, and turns exceptions into 400/500 responses.
   using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
   Handler Guard(Handler fn);
   void OnChanged(const std::vector<std::string>& names);
