@@ -11,6 +11,7 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/hub_command.h"
 #include "cli/render.h"
 #include "cli/store_commands.h"
 #include "common/log.h"
@@ -430,6 +431,36 @@ int Main(int argc, char** argv) {
   logs_cmd->add_option("name", logs_name, "workflow name")->required();
   logs_cmd->add_option("node", logs_node, "only this node (id, name or display name)");
 
+  HubFlags hub_flags;
+  hub_flags.data_dir = DefaultDataDir();
+  hub_flags.version = kVersion;
+  CLI::App* hub_cmd = app.add_subcommand(
+      "hub",
+      "Run a hub with local spokes that serves the REST API (docs/api.md) until SIGINT/SIGTERM.\n"
+      "It writes its address to DATA/address and, unless given --token-file or --auth none, the\n"
+      "token clients must send to DATA/token (mode 0600).\n\nExamples:\n"
+      "  hubspoke hub\n  hubspoke hub --listen 0.0.0.0:2746 --data /var/lib/hubspoke --spokes 8");
+  hub_cmd
+      ->add_option("--listen", hub_flags.listen, "HOST:PORT to serve on; port 0 picks a free one")
+      ->capture_default_str();
+  hub_cmd->add_option("--data", hub_flags.data_dir,
+                      "state directory (default $XDG_STATE_HOME/hubspoke or "
+                      "~/.local/state/hubspoke)");
+  hub_cmd
+      ->add_option("--spokes", hub_flags.spokes,
+                   "local spokes, one task slot each (default: number of cores; remote spokes "
+                   "do not exist yet, so these run every task)")
+      ->check(CLI::Range(1, 4096));
+  CLI::Option* token_file_opt = hub_cmd->add_option(
+      "--token-file", hub_flags.token_file, "read the clients' bearer token from this file");
+  hub_cmd
+      ->add_option("--auth", hub_flags.auth,
+                   "token (default) or none: serve without authentication (logs a warning)")
+      ->check(CLI::IsMember({"token", "none"}))
+      ->excludes(token_file_opt);
+  hub_cmd->add_option("--image-map", hub_flags.image_maps,
+                      "IMAGE=COMMAND: run containers of IMAGE that give no command with COMMAND");
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
 
   try {
@@ -446,6 +477,7 @@ int Main(int argc, char** argv) {
   if (*list_cmd) return ListWorkflows(query, std::cout, std::cerr);
   if (*get_cmd) return GetWorkflow(query, get_name, std::cout, std::cerr);
   if (*logs_cmd) return PrintLogs(query, logs_name, logs_node, std::cout, std::cerr);
+  if (*hub_cmd) return DoHub(hub_flags);
   if (*version_cmd) {
     std::cout << "hubspoke " << kVersion << "\n";
     return kExitOk;
