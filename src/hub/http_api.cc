@@ -33,7 +33,6 @@ constexpr int kCodeNotFound = 5;
 constexpr int kCodeAlreadyExists = 6;
 constexpr int kCodeResourceExhausted = 8;
 constexpr int kCodeFailedPrecondition = 9;
-constexpr int kCodeUnimplemented = 12;
 constexpr int kCodeInternal = 13;
 constexpr int kCodeUnavailable = 14;
 constexpr int kCodeUnauthenticated = 16;
@@ -512,7 +511,6 @@ struct HttpApi::Impl {
   std::unique_ptr<StreamSlot> AcquireStream(const httplib::Request& req, httplib::Response& res);
 
   Result<store::WorkflowRecord> FindWorkflow(const std::string& ns, const std::string& name);
-  Status CheckNameFree(const std::string& name);
   void SendWorkflow(httplib::Response& res, const std::string& ns, const std::string& name);
 
   void ListWorkflows(const httplib::Request& req, httplib::Response& res);
@@ -581,17 +579,6 @@ Result<store::WorkflowRecord> HttpApi::Impl::FindWorkflow(const std::string& ns,
     return Fail(NotFound("workflow " + name + " not found in namespace " + ns));
   }
   return std::move(**record);
-}
-
-// Hub::Submit only knows the workflows in the engine; with forget_finished a finished one lives
-// only in the store, and submitting its name again would overwrite it.
-Status HttpApi::Impl::CheckNameFree(const std::string& name) {
-  if (name.empty()) return {};
-  auto record = hub.store().GetWorkflow(name);
-  if (!record.ok()) return Fail(record.error());
-  if (*record)
-    return Fail(Error{ErrorCode::kAlreadyExists, "workflow " + name + " already exists", ""});
-  return {};
 }
 
 void HttpApi::Impl::SendWorkflow(httplib::Response& res, const std::string& ns,
@@ -677,9 +664,6 @@ void HttpApi::Impl::CreateWorkflow(const httplib::Request& req, httplib::Respons
     Json wf = Json::parse(manifest->source_json, nullptr, false);
     return SendJson(res, wf.is_object() ? wf : (*body)["workflow"]);
   }
-  if (Status s = CheckNameFree(manifest->metadata.name); !s.ok()) {
-    return SendHubError(res, s.error());
-  }
   auto name = hub.Submit(*manifest);
   if (!name.ok()) return SendHubError(res, name.error());
   SendWorkflow(res, ns, *name);
@@ -738,7 +722,6 @@ void HttpApi::Impl::SubmitFrom(const httplib::Request& req, httplib::Response& r
     }
     options.labels[item.substr(0, eq)] = item.substr(eq + 1);
   }
-  if (Status s = CheckNameFree(options.name); !s.ok()) return SendHubError(res, s.error());
   auto submitted = hub.SubmitFrom(*name, options);
   if (!submitted.ok()) return SendHubError(res, submitted.error());
   SendWorkflow(res, ns, *submitted);
@@ -768,10 +751,13 @@ void HttpApi::Impl::Command(const httplib::Request& req, httplib::Response& res)
     if (!created.ok()) return SendHubError(res, created.error());
     return SendWorkflow(res, ns, *created);
   } else {
-    return SendError(res, 501, kCodeUnimplemented,
-                     command +
-                         " is not implemented by this hub yet; resubmit runs the workflow "
-                         "again from the start");
+    const Json& restart =
+        body->contains("restartSuccessful") ? (*body)["restartSuccessful"] : Json(false);
+    if (!restart.is_boolean()) {
+      return SendError(res, 400, kCodeInvalidArgument, "restartSuccessful must be a boolean",
+                       "restartSuccessful");
+    }
+    done = hub.Retry(name, restart.get<bool>());
   }
   if (!done.ok()) return SendHubError(res, done.error());
   SendWorkflow(res, ns, name);

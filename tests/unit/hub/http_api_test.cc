@@ -377,6 +377,28 @@ TEST_F(HttpApiTest, TerminateAndStopEndRunningWorkflows) {
   }
 }
 
+TEST_F(HttpApiTest, RetryRunsAFailedWorkflowAgainUnderItsName) {
+  std::string name = Create(Sleeper("retried"));
+  WaitFor(name, {"Running"});
+  EXPECT_EQ(Put("/api/v1/workflows/default/" + name + "/terminate").status, 200);
+  WaitFor(name, {"Failed"});
+  Reply bad = Put("/api/v1/workflows/default/" + name + "/retry", Json{{"restartSuccessful", 1}});
+  EXPECT_EQ(bad.status, 400) << bad.text;
+  EXPECT_EQ(bad.body["field"], "restartSuccessful");
+  Reply r = Put("/api/v1/workflows/default/" + name + "/retry");
+  EXPECT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.body["metadata"]["name"], name);
+  WaitFor(name, {"Running"});
+  EXPECT_EQ(Put("/api/v1/workflows/default/" + name + "/terminate").status, 200);
+  WaitFor(name, {"Failed"});
+
+  Create(Hello("fine"));
+  WaitFor("fine", {"Succeeded"});
+  Reply refused = Put("/api/v1/workflows/default/fine/retry");
+  EXPECT_EQ(refused.status, 400) << refused.text;
+  EXPECT_EQ(refused.body["code"], 9);
+}
+
 TEST_F(HttpApiTest, LogsOfAFinishedWorkflow) {
   Create(Hello("logged"));
   WaitFor("logged", {"Succeeded"});
