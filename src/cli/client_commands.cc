@@ -31,6 +31,8 @@ constexpr int kExitUsage = 2;
 constexpr int kWaitIdleSeconds = 5;
 // Log streams may be quiet for as long as a task prints nothing.
 constexpr int kLogIdleSeconds = 24 * 3600;
+// `watch` redraws its live tree at most this often.
+constexpr Micros kRedrawMicros = 200'000;
 
 int Report(std::ostream& err, const Error& error) {
   err << "hubspoke: " << error.ToString() << "\n";
@@ -324,6 +326,9 @@ class WatchView {
 
  private:
   void Redraw(const engine::WorkflowStatus& status) {
+    Micros now = SystemClock().Now();
+    if (now - last_draw_ < kRedrawMicros && !engine::IsCompleted(status.phase)) return;
+    last_draw_ = now;
     std::string text = RenderTree(status, SystemClock().Now(), /*color=*/true);
     Clear();
     out_ << text << std::flush;
@@ -351,12 +356,13 @@ class WatchView {
   std::ostream& out_;
   bool terminal_;
   int drawn_lines_ = 0;
+  Micros last_draw_ = 0;
   std::string last_line_;
   std::map<std::string, engine::Phase> node_phases_;
 };
 
-// Waits for each of `names`, showing the live view of each when `watch`; then, when `print`,
-// prints each as `get -o output` would. Exit 1 if one did not succeed.
+// Waits for each of `names`, showing the live view of each when `watch`; then prints each as
+// `get -o output` would when `print`, else its name and phase. Exit 1 if one did not succeed.
 int FollowAll(ApiClient& api, const std::string& ns, const std::vector<std::string>& names,
               bool watch, bool print, const std::string& output, std::ostream& out,
               std::ostream& err) {
@@ -371,12 +377,12 @@ int FollowAll(ApiClient& api, const std::string& ns, const std::vector<std::stri
       code = Report(err, done.error());
       continue;
     }
-    if (print) {
-      if (int printed = PrintWorkflow(api, ns, *done, output, out, err); printed != kExitOk) {
-        code = printed;
-      }
-    }
     std::string phase = PhaseOf(*done);
+    if (!print) {
+      out << name << " " << phase << "\n";
+    } else if (int printed = PrintWorkflow(api, ns, *done, output, out, err); printed != kExitOk) {
+      code = printed;
+    }
     if (phase != "Succeeded") {
       std::string message = done->value("status", Json::object()).value("message", "");
       err << "hubspoke: workflow " << name << " " << phase
@@ -724,13 +730,8 @@ int Wait(const ClientFlags& client, const std::vector<std::string>& names, std::
     if (!r.ok()) return Report(err, r.error());
     resolved.push_back(*r);
   }
-  int code =
-      FollowAll(**api, client.namespace_, resolved, /*watch=*/false, /*print=*/false, "", out, err);
-  for (const std::string& name : resolved) {
-    auto wf = FetchWorkflow(**api, client.namespace_, name);
-    if (wf.ok()) out << name << " " << PhaseOf(*wf) << "\n";
-  }
-  return code;
+  return FollowAll(**api, client.namespace_, resolved, /*watch=*/false, /*print=*/false, "", out,
+                   err);
 }
 
 int Delete(const ClientFlags& client, const std::vector<std::string>& names, std::ostream& out,
