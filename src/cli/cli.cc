@@ -542,11 +542,23 @@ int Main(int argc, char** argv) {
   template_cmd->require_subcommand(1);
   for (const auto& [verb, what, arg] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
-           {"create", "Store WorkflowTemplates on the hub (an existing name is refused).", "files"},
-           {"list", "List the stored WorkflowTemplates.", ""},
-           {"get", "Print stored WorkflowTemplates (YAML unless -o json).", "names"},
-           {"delete", "Delete stored WorkflowTemplates.", "names"},
-           {"lint", "Check manifests against the hub's templates.", "files"}}) {
+           {"create",
+            "Store WorkflowTemplates on the hub (an existing name is refused).\n\nExample:\n"
+            "  hubspoke template create examples/hub-and-spoke/*.yaml",
+            "files"},
+           {"list", "List the stored WorkflowTemplates.\n\nExample:\n  hubspoke template list", ""},
+           {"get",
+            "Print stored WorkflowTemplates (YAML unless -o json).\n\nExample:\n"
+            "  hubspoke template get hub-orchestrator -o json",
+            "names"},
+           {"delete",
+            "Delete stored WorkflowTemplates.\n\nExample:\n"
+            "  hubspoke template delete hub-orchestrator",
+            "names"},
+           {"lint",
+            "Check manifests on the hub, against the templates it stores.\n\nExample:\n"
+            "  hubspoke template lint my-template.yaml",
+            "files"}}) {
     CLI::App* cmd = template_cmd->add_subcommand(verb, what);
     add_client(cmd, false);
     if (!arg.empty()) {
