@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli/client_commands.h"
+#include "cli/hub_command.h"
 #include "cli/render.h"
 #include "common/log.h"
 #include "hub/hub.h"
@@ -179,8 +180,12 @@ int DoRun(const RunFlags& flags) {
     }
     params.push_back(kv);
   }
-  std::vector<spec::Workflow> resolved;
-  for (spec::Workflow& wf : targets) {
+  hub::SubmitOptions submit;
+  submit.entrypoint = flags.entrypoint;
+  submit.parameters = params;
+  submit.name = flags.name;
+  std::vector<spec::Workflow> resolved;  // what will run, to lint and check names before it does
+  for (spec::Workflow wf : targets) {
     if (!flags.entrypoint.empty()) wf.spec.entrypoint = flags.entrypoint;
     if (!flags.name.empty()) wf.metadata.name = flags.name;
     auto r = spec::Resolve(wf, loaded->catalog);
@@ -232,8 +237,8 @@ int DoRun(const RunFlags& flags) {
   }
   hub::Hub hub(std::move(options), std::move(*store), loaded->catalog);
   std::vector<std::string> names;
-  for (spec::Workflow& wf : resolved) {
-    auto name = hub.Submit(std::move(wf));
+  for (const spec::Workflow& wf : targets) {
+    auto name = hub.Submit(wf, submit);
     if (!name.ok()) {
       std::cerr << "hubspoke: " << name.error().ToString() << "\n";
       return kExitUsage;
@@ -571,6 +576,36 @@ int Main(int argc, char** argv) {
     cmd->callback([&tmpl, verb = verb] { tmpl.action = verb; });
   }
 
+  HubFlags hub_flags;
+  hub_flags.data_dir = DefaultDataDir();
+  hub_flags.version = kVersion;
+  CLI::App* hub_cmd = app.add_subcommand(
+      "hub",
+      "Run a hub with local spokes that serves the REST API (docs/api.md) until SIGINT/SIGTERM.\n"
+      "It writes its address to DATA/address and, unless given --token-file or --auth none, the\n"
+      "token clients must send to DATA/token (mode 0600).\n\nExamples:\n"
+      "  hubspoke hub\n  hubspoke hub --listen 0.0.0.0:2746 --data /var/lib/hubspoke --spokes 8");
+  hub_cmd
+      ->add_option("--listen", hub_flags.listen, "HOST:PORT to serve on; port 0 picks a free one")
+      ->capture_default_str();
+  hub_cmd->add_option("--data", hub_flags.data_dir,
+                      "state directory (default $XDG_STATE_HOME/hubspoke or "
+                      "~/.local/state/hubspoke)");
+  hub_cmd
+      ->add_option("--spokes", hub_flags.spokes,
+                   "local spokes, one task slot each (default: number of cores; remote spokes "
+                   "do not exist yet, so these run every task)")
+      ->check(CLI::Range(1, 4096));
+  CLI::Option* token_file_opt = hub_cmd->add_option(
+      "--token-file", hub_flags.token_file, "read the clients' bearer token from this file");
+  hub_cmd
+      ->add_option("--auth", hub_flags.auth,
+                   "token (default) or none: serve without authentication (logs a warning)")
+      ->check(CLI::IsMember({"token", "none"}))
+      ->excludes(token_file_opt);
+  hub_cmd->add_option("--image-map", hub_flags.image_maps,
+                      "IMAGE=COMMAND: run containers of IMAGE that give no command with COMMAND");
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
 
   try {
@@ -597,6 +632,7 @@ int Main(int argc, char** argv) {
     return Act(client, action, std::cout, std::cerr);
   }
   if (*template_cmd) return Templates(client, tmpl, std::cout, std::cerr);
+  if (*hub_cmd) return DoHub(hub_flags);
   if (*version_cmd) {
     std::cout << "hubspoke " << kVersion << "\n";
     return kExitOk;

@@ -137,6 +137,7 @@ struct NodeExt {
   int attempts = 0;
   bool waits_for_child = false;
   bool in_pod_queue = false;
+  bool lost = false;  // the spoke running it was lost: retried under any retryPolicy
   std::string item;
 };
 
@@ -160,6 +161,11 @@ struct Engine::Impl {
     bool stopping = false;
     bool deadline_exceeded = false;  // spec.activeDeadlineSeconds passed
     int timers_pending = 0;          // timers set and not fired yet
+    bool held = false;               // suspended by a command: no new task starts
+    // Names of child workflows, the uid and attempt ids come from the run itself, so replaying
+    // one workflow tree's events gives the same names whatever else the engine holds.
+    NameGenerator rng{0};
+    uint64_t attempt_counter = 0;
     Phase main_phase = Phase::kPending;
     std::string main_message;
     std::vector<std::string> children;
@@ -173,7 +179,6 @@ struct Engine::Impl {
   std::unordered_map<std::string, std::unique_ptr<Run>> runs;
   std::vector<std::string> run_order;
   std::unordered_map<std::string, std::pair<Run*, int>> attempts;
-  uint64_t attempt_counter = 0;
   std::deque<std::pair<Run*, int>> completed;  // nodes whose parent must hear of it
   std::vector<Run*> finished_runs;             // child workflows to report to their parents
   Effects effects;
@@ -299,7 +304,7 @@ struct Engine::Impl {
     g.Set("workflow.namespace", run.st.namespace_);
     g.Set("workflow.mainEntrypoint", run.spec.spec.entrypoint);
     char uid[40];
-    uint64_t a = names.Next(), b = names.Next();
+    uint64_t a = run.rng.Next(), b = run.rng.Next();
     snprintf(uid, sizeof uid, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
              static_cast<unsigned>(a >> 16) & 0xffff, static_cast<unsigned>(a) & 0xffff,
              static_cast<unsigned>(b >> 48),
@@ -590,11 +595,11 @@ struct Engine::Impl {
       if (!secs) return fail(InvalidArgument("invalid timeout '" + *v + "'"));
       task.timeout_ms = static_cast<int64_t>(*secs * 1000);
     }
-    task.attempt_id = run.st.nodes[n].id + "-" + std::to_string(++attempt_counter);
+    task.attempt_id = run.st.nodes[n].id + "-" + std::to_string(++run.attempt_counter);
     e.attempt_id = task.attempt_id;
     attempts[task.attempt_id] = {&run, n};
     pending_tasks[task.attempt_id] = std::move(task);
-    if (run.pod_limit > 0 && run.pods_running >= run.pod_limit) {
+    if (run.held || (run.pod_limit > 0 && run.pods_running >= run.pod_limit)) {
       run.pod_queue.push_back(n);
       e.in_pod_queue = true;
       return;
@@ -614,7 +619,13 @@ struct Engine::Impl {
 
   void PodSlotFreed(Run& run) {
     if (run.pods_running > 0) run.pods_running--;
-    while (!run.pod_queue.empty() && (run.pod_limit == 0 || run.pods_running < run.pod_limit)) {
+    DispatchQueued(run);
+  }
+
+  // Starts queued pods while the run's parallelism and a suspend command allow.
+  void DispatchQueued(Run& run) {
+    while (!run.held && !run.pod_queue.empty() &&
+           (run.pod_limit == 0 || run.pods_running < run.pod_limit)) {
       int n = run.pod_queue.front();
       run.pod_queue.pop_front();
       run.ext[n].in_pod_queue = false;
@@ -685,7 +696,8 @@ struct Engine::Impl {
     PodSlotFreed(run);
     if (!r.spoke.empty()) node.host_node_name = r.spoke;
     if (r.started_at > 0) node.started_at = r.started_at;
-    if (!r.started) {
+    if (!r.started || r.lost) {
+      run.ext[n].lost = r.lost;
       FinishNodeAt(run, n, Phase::kError, r.message, r.finished_at);
       return;
     }
@@ -1515,6 +1527,7 @@ struct Engine::Impl {
       retry_phase = child.phase == Phase::kFailed;
     else if (policy == "OnError" || policy == "OnTransientError")
       retry_phase = child.phase == Phase::kError;
+    if (run.ext[c].lost) retry_phase = true;  // a transient error, whatever the policy
     std::optional<int> limit;
     if (!rs.limit.empty()) {
       auto v = Subst(rs.limit, *run.ext[c].scope);
@@ -1768,7 +1781,7 @@ struct Engine::Impl {
             InvalidArgument("workflow has neither metadata.name nor metadata.generateName"));
       }
       do {
-        name = names.Generate(wf.metadata.generate_name);
+        name = (parent ? parent->rng : names).Generate(wf.metadata.generate_name);
       } while (runs.count(name));
     } else if (runs.count(name)) {
       return Fail(Error{ErrorCode::kAlreadyExists, "workflow " + name + " already exists", ""});
@@ -1784,6 +1797,7 @@ struct Engine::Impl {
         r.spec.metadata.namespace_.empty() ? options.default_namespace : r.spec.metadata.namespace_;
     r.st.labels = r.spec.metadata.labels;
     r.st.created_at = clock.Now();
+    r.rng = NameGenerator(Fnv1a32(name) ^ static_cast<uint64_t>(r.st.created_at));
     r.st.started_at = r.st.created_at;
     r.st.phase = Phase::kRunning;
     if (parent) {
@@ -2025,14 +2039,56 @@ Status Engine::Terminate(const std::string& workflow, const std::string& message
   return Stop(workflow, message);
 }
 
+Status Engine::Suspend(const std::string& workflow) {
+  auto* run = impl_->FindRun(workflow);
+  if (!run) return Fail(NotFound("workflow " + workflow + " not found"));
+  if (run->finished) {
+    return Fail(Error{ErrorCode::kFailedPrecondition,
+                      "workflow " + workflow + " has already finished", ""});
+  }
+  if (!run->held) {
+    run->held = true;
+    run->st.suspended = true;
+    impl_->MarkRun(*run);
+  }
+  return {};
+}
+
 Status Engine::Resume(const std::string& workflow, const std::vector<Param>& outputs) {
   auto* run = impl_->FindRun(workflow);
   if (!run) return Fail(NotFound("workflow " + workflow + " not found"));
+  if (run->held) {
+    run->held = false;
+    run->st.suspended = false;
+    impl_->MarkRun(*run);
+    impl_->DispatchQueued(*run);
+  }
   for (size_t n = 0; n < run->st.nodes.size(); ++n) {
     impl_->ResumeNode(*run, static_cast<int>(n), outputs);
   }
   impl_->Drain();
   return {};
+}
+
+void Engine::Forget(const std::string& workflow) {
+  std::vector<std::string> stack{workflow};
+  while (!stack.empty()) {
+    auto it = impl_->runs.find(stack.back());
+    stack.pop_back();
+    if (it == impl_->runs.end()) continue;
+    Impl::Run* run = it->second.get();
+    for (const std::string& child : run->children) stack.push_back(child);
+    for (auto a = impl_->attempts.begin(); a != impl_->attempts.end();) {
+      if (a->second.first == run) {
+        impl_->pending_tasks.erase(a->first);
+        a = impl_->attempts.erase(a);
+      } else {
+        ++a;
+      }
+    }
+    std::erase(impl_->run_order, run->st.name);
+    impl_->runs.erase(it);
+  }
 }
 
 Effects Engine::TakeEffects() { return std::exchange(impl_->effects, {}); }

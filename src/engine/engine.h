@@ -70,8 +70,15 @@ class Engine {
   // Commands, as the argo CLI names them. Stop lets exit handlers run; terminate does not.
   Status Stop(const std::string& workflow, const std::string& message);
   Status Terminate(const std::string& workflow, const std::string& message);
-  // Resumes suspended nodes; a suspend template's outputs may be supplied (name=value).
+  // Holds the workflow's tasks that have not started (as `argo suspend`); Resume releases them.
+  Status Suspend(const std::string& workflow);
+  // Resumes a suspended workflow and its suspend nodes; a suspend template's outputs may be
+  // supplied (name=value).
   Status Resume(const std::string& workflow, const std::vector<Param>& outputs);
+
+  // Drops a workflow and the child workflows it created from memory (after the owner stored
+  // them); results for their attempts are then ignored.
+  void Forget(const std::string& workflow);
 
   Effects TakeEffects();
   Changes TakeChanges();

@@ -98,6 +98,7 @@ struct TaskResult {
   std::string attempt_id;
   std::string spoke;
   bool started = true;  // false: could not start (command not found...): node Error
+  bool lost = false;    // the spoke was lost while it ran: node Error, retried as transient
   int exit_code = -1;
   std::string stdout_text;  // outputs.result
   std::string message;
@@ -119,6 +120,7 @@ struct WorkflowStatus {
   Micros started_at = 0;
   Micros finished_at = 0;
   std::string message;
+  bool suspended = false;         // held by a suspend command (spec.suspend in Argo)
   std::vector<Param> outputs;     // status.outputs.parameters (globalName outputs)
   std::vector<Param> parameters;  // effective spec.arguments.parameters
   std::vector<Node> nodes;        // in creation order; nodes[0] is the root

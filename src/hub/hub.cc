@@ -13,7 +13,9 @@
 #include <unordered_map>
 
 #include "common/log.h"
+#include "hub/events.h"
 #include "hub/serialize.h"
+#include "spec/loader.h"
 
 namespace hubspoke::hub {
 namespace {
@@ -41,11 +43,23 @@ std::string LabelsText(const std::map<std::string, std::string>& labels) {
   return "{" + out + "}";
 }
 
+// The engine's clock: set by the hub before each event it applies (the wall clock live, the
+// recorded time during a replay), so a replayed event sees exactly the time it first saw.
+class EngineClock final : public Clock {
+ public:
+  Micros Now() const override { return now_; }
+  void Set(Micros t) { now_ = t; }
+
+ private:
+  Micros now_ = 0;
+};
+
 }  // namespace
 
 struct Hub::Impl final : spoke::SpokeListener {
   HubOptions options;
   SystemClock clock;
+  EngineClock engine_clock;
   std::unique_ptr<store::Store> store;
   spec::Catalog catalog;
   engine::Engine engine;
@@ -59,13 +73,20 @@ struct Hub::Impl final : spoke::SpokeListener {
   std::set<std::string> finished;
   std::optional<Error> store_error;
   bool stopping = false;
+  std::map<int, std::function<void(const std::vector<std::string>&)>> watchers;
+  int next_watcher = 0;
 
   // Engine thread only.
   std::vector<std::unique_ptr<spoke::LocalSpoke>> local;
   std::vector<SpokeSlot> spokes;
   std::deque<engine::Task> ready;
-  std::unordered_map<std::string, int> running;  // attempt -> spoke index
+  std::unordered_map<std::string, int> running;               // attempt -> spoke index
+  std::unordered_map<std::string, std::string> attempt_root;  // outstanding attempt -> root
   std::multimap<Micros, std::string> timers;
+  std::vector<store::EventRecord> log;     // events applied since the last commit
+  std::vector<std::string> deleted;        // workflows deleted since the last commit
+  std::vector<std::string> deleted_roots;  // their event logs, to drop with the next commit
+  bool replaying = false;
   size_t next_spoke = 0;
   std::thread thread;
 
@@ -79,7 +100,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       : options(std::move(o)),
         store(std::move(s)),
         catalog(std::move(c)),
-        engine(clock, catalog, engine::EngineOptions{Seed(options.seed), "default"}) {
+        engine(engine_clock, catalog, engine::EngineOptions{Seed(options.seed), "default"}) {
     log_root = options.data_dir + "/logs";
     std::string work_root = options.data_dir + "/work";
     std::error_code ec;
@@ -110,6 +131,8 @@ struct Hub::Impl final : spoke::SpokeListener {
       local.push_back(std::make_unique<spoke::LocalSpoke>(std::move(so), this));
       spokes.push_back({local.back().get(), options.local_spokes + kLocalPrefetch});
     }
+    LoadTemplates();
+    if (options.resumable) Replay();
     thread = std::thread([this] { Loop(); });
   }
 
@@ -125,6 +148,27 @@ struct Hub::Impl final : spoke::SpokeListener {
     local.clear();
   }
 
+  void NoteStoreError(const Error& e) {
+    LogError("store: " + e.ToString());
+    std::lock_guard lock(mu);
+    if (!store_error) store_error = e;
+  }
+
+  // Stored WorkflowTemplates join the catalog (those given to the constructor win).
+  void LoadTemplates() {
+    auto stored = store->ListTemplates();
+    if (!stored) return NoteStoreError(stored.error());
+    for (const store::TemplateRecord& t : *stored) {
+      if (catalog.Find(t.name)) continue;
+      auto wf = spec::LoadManifest(t.body_json, "stored workflowtemplate " + t.name);
+      if (!wf) {
+        LogError("skipping stored workflow template " + t.name + ": " + wf.error().ToString());
+        continue;
+      }
+      catalog.Add(std::move(*wf));
+    }
+  }
+
   void Post(std::function<void()> fn) {
     {
       std::lock_guard lock(mu);
@@ -133,23 +177,246 @@ struct Hub::Impl final : spoke::SpokeListener {
     cv.notify_one();
   }
 
+  // Runs `fn` on the engine thread, flushes, and returns its value.
+  template <typename T>
+  T Call(std::function<T()> fn) {
+    std::promise<T> p;
+    auto f = p.get_future();
+    Post([&] {
+      T value = fn();
+      Flush();
+      p.set_value(std::move(value));
+    });
+    return f.get();
+  }
+
+  // ------------------------------------------------------------ events
+
+  // The top-level workflow of `workflow`'s tree.
+  std::string RootOf(std::string workflow) const {
+    while (const engine::WorkflowStatus* st = engine.Find(workflow)) {
+      if (st->parent.empty()) break;
+      workflow = st->parent;
+    }
+    return workflow;
+  }
+
+  void Record(const std::string& root, const Event& e) {
+    if (!options.resumable || replaying) return;
+    log.push_back({0, root, EncodeEvent(e)});
+  }
+
+  // Applies one event to the engine, recording it first when it is live.
+  Result<std::string> Apply(const Event& e) {
+    engine_clock.Set(e.now);
+    switch (e.type) {
+      case Event::Type::kSubmit: {
+        auto wf = Prepare(e);
+        if (!wf) return Fail(wf.error());
+        return engine.Submit(std::move(*wf));
+      }
+      case Event::Type::kStarted: {
+        auto it = attempt_root.find(e.attempt);
+        if (it == attempt_root.end()) return std::string();
+        Record(it->second, e);
+        engine.TaskStarted(e.attempt, e.spoke, e.at);
+        return std::string();
+      }
+      case Event::Type::kFinished: {
+        auto it = attempt_root.find(e.result.attempt_id);
+        if (it == attempt_root.end()) return std::string();
+        Record(it->second, e);
+        attempt_root.erase(it);
+        engine.TaskFinished(e.result);
+        return std::string();
+      }
+      case Event::Type::kTimer: {
+        size_t a = e.timer.find('/'), b = e.timer.rfind('/');
+        if (a != std::string::npos && b > a) {
+          Record(RootOf(e.timer.substr(a + 1, b - a - 1)), e);
+        }
+        engine.TimerFired(e.timer);
+        return std::string();
+      }
+      default:
+        break;
+    }
+    Status s;
+    switch (e.type) {
+      case Event::Type::kStop:
+        s = engine.Stop(e.workflow, "Stopped with strategy 'Stop'");
+        break;
+      case Event::Type::kTerminate:
+        s = engine.Terminate(e.workflow, "Stopped with strategy 'Terminate'");
+        break;
+      case Event::Type::kSuspend:
+        s = engine.Suspend(e.workflow);
+        break;
+      default:
+        s = engine.Resume(e.workflow, e.outputs);
+        break;
+    }
+    if (!s) return Fail(s.error());
+    Record(RootOf(e.workflow), e);
+    return std::string();
+  }
+
+  // The runnable workflow of a submit event: its document with the options applied, resolved
+  // against the catalog.
+  Result<spec::Workflow> Prepare(const Event& e) {
+    auto wf = spec::LoadManifest(e.document, "workflow " + e.workflow);
+    if (!wf) return wf;
+    auto r = Resolved(std::move(*wf), e.options);
+    if (r) r->metadata.name = e.workflow;  // the name it got when it was first submitted
+    return r;
+  }
+
+  Result<spec::Workflow> Resolved(spec::Workflow wf, const SubmitOptions& o) {
+    if (!o.name.empty()) wf.metadata.name = o.name;
+    if (!o.generate_name.empty()) {
+      wf.metadata.generate_name = o.generate_name;
+      if (o.name.empty()) wf.metadata.name.clear();
+    }
+    for (const auto& [k, v] : o.labels) wf.metadata.labels[k] = v;
+    if (!o.entrypoint.empty()) wf.spec.entrypoint = o.entrypoint;
+    auto r = spec::Resolve(wf, catalog);
+    if (!r) return r;
+    spec::OverrideParameters(*r, o.parameters);
+    if (!o.entrypoint.empty()) r->spec.entrypoint = o.entrypoint;
+    return r;
+  }
+
+  Event Now(Event::Type type) const {
+    Event e;
+    e.type = type;
+    e.now = clock.Now();
+    return e;
+  }
+
+  // ------------------------------------------------------------ replay
+
+  // Rebuilds every unfinished workflow tree from its stored events. Tasks that had started
+  // are failed as lost (their process went with the old hub); the others are dispatched again;
+  // pending timers are set again.
+  void Replay() {
+    auto stored = store->ListEvents();
+    if (!stored) return NoteStoreError(stored.error());
+    if (stored->empty()) return;
+    replaying = true;
+    std::unordered_map<std::string, engine::Task> outstanding;
+    std::unordered_map<std::string, std::string> started;  // attempt -> spoke
+    std::multimap<std::string, Micros> pending_timers;     // key -> at
+    std::set<std::string> broken;                          // roots that cannot be replayed
+    for (const store::EventRecord& rec : *stored) {
+      if (broken.count(rec.root)) continue;
+      auto e = DecodeEvent(rec.body_json);
+      if (!e) {
+        LogError("workflow " + rec.root + ": event " + std::to_string(rec.seq) + ": " +
+                 e.error().ToString());
+        broken.insert(rec.root);
+        continue;
+      }
+      auto applied = Apply(*e);
+      if (!applied && e->type == Event::Type::kSubmit) {
+        LogError("workflow " + rec.root +
+                 " cannot continue after the restart: " + applied.error().ToString());
+        broken.insert(rec.root);
+        continue;
+      }
+      if (e->type == Event::Type::kStarted) started[e->attempt] = e->spoke;
+      if (e->type == Event::Type::kFinished) {
+        outstanding.erase(e->result.attempt_id);
+        started.erase(e->result.attempt_id);
+      }
+      if (e->type == Event::Type::kTimer) {
+        auto it = pending_timers.find(e->timer);
+        if (it != pending_timers.end()) pending_timers.erase(it);
+      }
+      engine::Effects fx = engine.TakeEffects();
+      for (engine::Task& t : fx.dispatch) {
+        attempt_root[t.attempt_id] = RootOf(t.workflow);
+        outstanding[t.attempt_id] = std::move(t);
+      }
+      for (const std::string& a : fx.cancel) {
+        outstanding.erase(a);
+        started.erase(a);
+        attempt_root.erase(a);
+      }
+      for (const auto& t : fx.timers) pending_timers.emplace(t.key, t.at);
+    }
+    engine.TakeChanges();  // stored already
+    replaying = false;
+    MarkBroken(broken);
+    int lost = 0, again = 0;
+    Micros now = clock.Now();
+    for (auto& [attempt, task] : outstanding) {
+      auto s = started.find(attempt);
+      if (s == started.end()) {
+        ++again;
+        ready.push_back(std::move(task));
+        continue;
+      }
+      ++lost;
+      Event e = Now(Event::Type::kFinished);
+      e.result.attempt_id = attempt;
+      e.result.spoke = s->second;
+      e.result.lost = true;
+      e.result.message = "spoke lost: " + s->second + " was running this attempt when the hub " +
+                         "stopped; the hub restarted";
+      e.result.finished_at = now;
+      (void)Apply(e);
+    }
+    for (const auto& [key, at] : pending_timers) timers.emplace(at, key);
+    LogInfo("resumed " + std::to_string(engine.Names().size()) + " workflow(s) from " +
+            std::to_string(stored->size()) + " stored events: " + std::to_string(again) +
+            " task(s) to dispatch again, " + std::to_string(lost) + " lost while running");
+  }
+
+  // A tree whose events cannot be replayed ends in Error, so it does not stay Running forever.
+  void MarkBroken(const std::set<std::string>& roots) {
+    if (roots.empty()) return;
+    store::Batch batch;
+    for (const std::string& root : roots) {
+      batch.deleted_event_roots.push_back(root);
+      engine.Forget(root);
+      auto rec = store->GetWorkflow(root);
+      if (!rec || !*rec) continue;
+      store::WorkflowRecord w = **rec;
+      w.phase = "Error";
+      w.finished_at = clock.Now();
+      batch.workflows.push_back(std::move(w));
+    }
+    if (Status s = store->Apply(batch); !s) NoteStoreError(s.error());
+  }
+
+  // ------------------------------------------------------------ spokes
+
   void OnTaskStarted(const std::string& attempt_id, const std::string& spoke_name,
                      Micros at) override {
-    Post([this, attempt_id, spoke_name, at] { engine.TaskStarted(attempt_id, spoke_name, at); });
+    Post([this, attempt_id, spoke_name, at] {
+      Event e = Now(Event::Type::kStarted);
+      e.attempt = attempt_id;
+      e.spoke = spoke_name;
+      e.at = at;
+      (void)Apply(e);
+    });
   }
 
   void OnTaskFinished(engine::TaskResult result) override {
-    Post([this, r = std::move(result)] {
+    Post([this, r = std::move(result)]() mutable {
       auto it = running.find(r.attempt_id);
       if (it != running.end()) {
         spokes[it->second].free++;
         running.erase(it);
       }
-      engine.TaskFinished(r);
+      Event e = Now(Event::Type::kFinished);
+      e.result = std::move(r);
+      (void)Apply(e);
     });
   }
 
   void Loop() {
+    Flush();  // what the replay produced
     for (;;) {
       std::deque<std::function<void()>> batch;
       {
@@ -173,20 +440,42 @@ struct Hub::Impl final : spoke::SpokeListener {
   void FireTimers() {
     Micros now = clock.Now();
     while (!timers.empty() && timers.begin()->first <= now) {
-      std::string key = timers.begin()->second;
+      Event e = Now(Event::Type::kTimer);
+      e.timer = timers.begin()->second;
       timers.erase(timers.begin());
-      engine.TimerFired(key);
+      (void)Apply(e);
     }
+  }
+
+  // True when `root` and every workflow it created have finished.
+  bool TreeFinished(const std::string& root) const {
+    if (!engine.IsFinished(root)) return false;
+    for (const std::string& child : engine.ChildrenOf(root)) {
+      if (!TreeFinished(child)) return false;
+    }
+    return true;
   }
 
   // Persists the engine's changes, then acts on its effects.
   void Flush() {
     engine::Changes changes = engine.TakeChanges();
     engine::Effects effects = engine.TakeEffects();
-    if (!changes.empty()) Persist(changes);
+    std::vector<std::string> done_roots;
+    for (const std::string& name : effects.finished) {
+      std::string root = RootOf(name);
+      if (TreeFinished(root) &&
+          std::find(done_roots.begin(), done_roots.end(), root) == done_roots.end()) {
+        done_roots.push_back(root);
+      }
+    }
+    if (!changes.empty() || !log.empty() || !deleted.empty() || !done_roots.empty() ||
+        !deleted_roots.empty()) {
+      Persist(changes, done_roots);
+    }
     for (const auto& t : effects.timers) timers.emplace(t.at, t.key);
     for (const auto& attempt : effects.cancel) Cancel(attempt);
     for (auto& t : effects.dispatch) {
+      attempt_root[t.attempt_id] = RootOf(t.workflow);
       if (AnySpokeMatches(t.node_selector))
         ready.push_back(std::move(t));
       else
@@ -198,14 +487,19 @@ struct Hub::Impl final : spoke::SpokeListener {
       for (auto& name : effects.finished) finished.insert(name);
       done_cv.notify_all();
     }
+    if (options.forget_finished) {
+      for (const std::string& root : done_roots) engine.Forget(root);
+    }
   }
 
-  void Persist(const engine::Changes& changes) {
+  void Persist(const engine::Changes& changes, const std::vector<std::string>& done_roots) {
     store::Batch batch;
+    std::set<std::string> touched;
     for (const std::string& name : changes.workflows) {
       const engine::WorkflowStatus* st = engine.Find(name);
       const spec::Workflow* sp = engine.FindSpec(name);
       if (!st || !sp) continue;
+      touched.insert(name);
       store::WorkflowRecord rec;
       rec.name = st->name;
       rec.namespace_ = st->namespace_;
@@ -220,19 +514,35 @@ struct Hub::Impl final : spoke::SpokeListener {
     for (const auto& [name, indexes] : changes.nodes) {
       const engine::WorkflowStatus* st = engine.Find(name);
       if (!st) continue;
+      touched.insert(name);
       for (int n : indexes) {
         batch.nodes.push_back({name, st->nodes[n].id, NodeToJson(st->nodes[n])});
       }
     }
-    Status s = store->Apply(batch);
-    if (!s.ok()) {
-      LogError("store: " + s.error().ToString());
-      std::lock_guard lock(mu);
-      if (!store_error) store_error = s.error();
+    batch.events = std::move(log);
+    log.clear();
+    if (options.resumable) {
+      batch.deleted_event_roots = done_roots;
+      batch.deleted_event_roots.insert(batch.deleted_event_roots.end(), deleted_roots.begin(),
+                                       deleted_roots.end());
     }
+    deleted_roots.clear();
+    batch.deleted_workflows = std::move(deleted);
+    deleted.clear();
+    for (const std::string& name : batch.deleted_workflows) touched.insert(name);
+    if (Status s = store->Apply(batch); !s) NoteStoreError(s.error());
+    std::vector<std::function<void(const std::vector<std::string>&)>> fns;
+    {
+      std::lock_guard lock(mu);
+      for (const auto& [id, fn] : watchers) fns.push_back(fn);
+    }
+    if (fns.empty() || touched.empty()) return;
+    std::vector<std::string> names(touched.begin(), touched.end());
+    for (const auto& fn : fns) fn(names);
   }
 
   void Cancel(const std::string& attempt) {
+    attempt_root.erase(attempt);
     for (auto it = ready.begin(); it != ready.end(); ++it) {
       if (it->attempt_id == attempt) {
         ready.erase(it);
@@ -270,7 +580,11 @@ struct Hub::Impl final : spoke::SpokeListener {
     result.message = "no spoke matches nodeSelector " + LabelsText(task.node_selector) + ": " +
                      (have.empty() ? "no spoke is connected" : have);
     result.started_at = result.finished_at = clock.Now();
-    Post([this, r = std::move(result)] { engine.TaskFinished(r); });
+    Post([this, r = std::move(result)] {
+      Event e = Now(Event::Type::kFinished);
+      e.result = r;
+      (void)Apply(e);
+    });
   }
 
   // Hands ready tasks to spokes with free slots (credits) whose labels match.
@@ -302,6 +616,114 @@ struct Hub::Impl final : spoke::SpokeListener {
       spokes[chosen].spoke->Assign(std::move(t));
     }
   }
+
+  // ------------------------------------------------------------ commands
+
+  Result<std::string> SubmitNow(const spec::Workflow& manifest, const SubmitOptions& options) {
+    std::string errors;
+    for (const spec::Diagnostic& d : spec::Lint(manifest, catalog)) {
+      if (d.severity == spec::Diagnostic::Severity::kError) {
+        errors += (errors.empty() ? "" : "\n") + d.ToString();
+      }
+    }
+    if (!errors.empty()) return Fail(InvalidArgument(errors));
+    auto wf = Resolved(manifest, options);
+    if (!wf) return Fail(wf.error());
+    Event e = Now(Event::Type::kSubmit);
+    e.document = manifest.source_json;
+    e.options = options;
+    engine_clock.Set(e.now);
+    auto name = engine.Submit(std::move(*wf));
+    if (!name) return name;
+    e.workflow = *name;
+    Record(*name, e);
+    return name;
+  }
+
+  // The stored workflow `name`, or NotFound.
+  Result<store::WorkflowRecord> Stored(const std::string& name) {
+    auto rec = store->GetWorkflow(name);
+    if (!rec) return Fail(rec.error());
+    if (!*rec) return Fail(NotFound("workflow " + name + " not found"));
+    return **rec;
+  }
+
+  // A command on a running workflow; one that finished (or was forgotten) refuses it.
+  Status Command(Event::Type type, const std::string& workflow,
+                 const std::vector<engine::Param>& outputs = {}) {
+    if (!engine.Find(workflow) || engine.IsFinished(workflow)) {
+      auto rec = Stored(workflow);
+      if (!rec) return Fail(rec.error());
+      return Fail(Error{ErrorCode::kFailedPrecondition,
+                        "workflow " + workflow + " has already finished (" + rec->phase + ")", ""});
+    }
+    Event e = Now(type);
+    e.workflow = workflow;
+    e.outputs = outputs;
+    auto r = Apply(e);
+    if (!r) return Fail(r.error());
+    return {};
+  }
+
+  Status DeleteNow(const std::string& workflow) {
+    auto rec = Stored(workflow);
+    if (!rec) return Fail(rec.error());
+    if (engine.Find(workflow)) {
+      std::string root = RootOf(workflow);
+      if (root != workflow && !TreeFinished(root)) {
+        return Fail(Error{ErrorCode::kFailedPrecondition,
+                          "workflow " + workflow + " belongs to " + root +
+                              ", which is still running: delete or stop " + root + " instead",
+                          ""});
+      }
+      if (!engine.IsFinished(workflow)) {
+        (void)Command(Event::Type::kTerminate, workflow);
+      }
+      engine.Forget(workflow);
+      log.erase(std::remove_if(log.begin(), log.end(),
+                               [&](const store::EventRecord& e) { return e.root == workflow; }),
+                log.end());
+      if (options.resumable) deleted_roots.push_back(workflow);
+    }
+    // The workflow and, through the parent index, every workflow it created.
+    std::vector<std::string> stack{workflow};
+    while (!stack.empty()) {
+      std::string name = stack.back();
+      stack.pop_back();
+      deleted.push_back(name);
+      std::error_code ec;
+      std::filesystem::remove_all(log_root + "/" + name, ec);
+      store::ListOptions children;
+      children.parent = name;
+      auto list = store->ListWorkflows(children);
+      if (!list) return Fail(list.error());
+      for (const store::WorkflowRecord& c : *list) stack.push_back(c.name);
+    }
+    return {};
+  }
+
+  // A new submission of a stored workflow's manifest: same spec and parameters, a new name.
+  Result<std::string> ResubmitNow(const std::string& workflow) {
+    auto rec = Stored(workflow);
+    if (!rec) return Fail(rec.error());
+    nlohmann::json body = nlohmann::json::parse(rec->body_json, nullptr, false);
+    if (!body.is_object() || !body.contains("spec")) {
+      return Fail(Internal("stored workflow " + workflow + " has no spec"));
+    }
+    nlohmann::json doc;
+    doc["apiVersion"] = "argoproj.io/v1alpha1";
+    doc["kind"] = "Workflow";
+    const nlohmann::json& md = body["metadata"];
+    std::string generate = md.value("generateName", "");
+    doc["metadata"]["generateName"] = generate.empty() ? workflow + "-" : generate;
+    if (md.contains("namespace")) doc["metadata"]["namespace"] = md["namespace"];
+    if (md.contains("labels")) doc["metadata"]["labels"] = md["labels"];
+    doc["spec"] = body["spec"];
+    doc["spec"].erase("suspend");
+    auto wf = spec::LoadManifest(doc.dump(), "workflow " + workflow);
+    if (!wf) return Fail(wf.error());
+    return SubmitNow(*wf, {});
+  }
 };
 
 Hub::Hub(HubOptions options, std::unique_ptr<store::Store> store, spec::Catalog catalog)
@@ -309,15 +731,102 @@ Hub::Hub(HubOptions options, std::unique_ptr<store::Store> store, spec::Catalog 
 
 Hub::~Hub() = default;
 
-Result<std::string> Hub::Submit(spec::Workflow workflow) {
-  auto promise = std::make_shared<std::promise<Result<std::string>>>();
-  auto future = promise->get_future();
-  impl_->Post([this, promise, wf = std::move(workflow)]() mutable {
-    auto name = impl_->engine.Submit(std::move(wf));
-    impl_->Flush();
-    promise->set_value(std::move(name));
+Result<std::string> Hub::Submit(const spec::Workflow& manifest, const SubmitOptions& options) {
+  return impl_->Call<Result<std::string>>([&] { return impl_->SubmitNow(manifest, options); });
+}
+
+Result<std::string> Hub::SubmitFrom(const std::string& template_name,
+                                    const SubmitOptions& options) {
+  return impl_->Call<Result<std::string>>([&]() -> Result<std::string> {
+    auto wf = spec::FromTemplate(template_name, impl_->catalog);
+    if (!wf) return Fail(wf.error());
+    return impl_->SubmitNow(*wf, options);
   });
-  return future.get();
+}
+
+std::vector<spec::Diagnostic> Hub::Lint(const spec::Workflow& manifest) {
+  return impl_->Call<std::vector<spec::Diagnostic>>(
+      [&] { return spec::Lint(manifest, impl_->catalog); });
+}
+
+namespace {
+
+// "file:line:col: error: ..." lines of a template's lint errors, or "".
+std::string LintErrors(const spec::Workflow& tmpl, const spec::Catalog& catalog) {
+  std::string errors;
+  for (const spec::Diagnostic& d : spec::Lint(tmpl, catalog)) {
+    if (d.severity == spec::Diagnostic::Severity::kError) {
+      errors += (errors.empty() ? "" : "\n") + d.ToString();
+    }
+  }
+  return errors;
+}
+
+}  // namespace
+
+Status Hub::CreateTemplate(const spec::Workflow& tmpl) {
+  return impl_->Call<Status>([&]() -> Status {
+    const std::string& name = tmpl.metadata.name;
+    if (name.empty()) return Fail(InvalidArgument("a WorkflowTemplate needs metadata.name"));
+    if (impl_->catalog.Find(name)) {
+      return Fail(Error{ErrorCode::kAlreadyExists,
+                        "workflow template " + name + " already exists: update it instead", ""});
+    }
+    if (std::string errors = LintErrors(tmpl, impl_->catalog); !errors.empty()) {
+      return Fail(InvalidArgument(errors));
+    }
+    if (Status s = impl_->store->PutTemplate({name, tmpl.source_json}); !s) return s;
+    impl_->catalog.Add(tmpl);
+    return {};
+  });
+}
+
+Status Hub::UpdateTemplate(const spec::Workflow& tmpl) {
+  return impl_->Call<Status>([&]() -> Status {
+    const std::string& name = tmpl.metadata.name;
+    if (!impl_->catalog.Find(name)) {
+      return Fail(NotFound("workflow template " + name + " not found"));
+    }
+    if (std::string errors = LintErrors(tmpl, impl_->catalog); !errors.empty()) {
+      return Fail(InvalidArgument(errors));
+    }
+    if (Status s = impl_->store->PutTemplate({name, tmpl.source_json}); !s) return s;
+    impl_->catalog.Add(tmpl);
+    return {};
+  });
+}
+
+Status Hub::DeleteTemplate(const std::string& name) {
+  return impl_->Call<Status>([&]() -> Status {
+    if (Status s = impl_->store->DeleteTemplate(name); !s) return s;
+    impl_->catalog.Remove(name);
+    return {};
+  });
+}
+
+Status Hub::Stop(const std::string& workflow) {
+  return impl_->Call<Status>([&] { return impl_->Command(Event::Type::kStop, workflow); });
+}
+
+Status Hub::Terminate(const std::string& workflow) {
+  return impl_->Call<Status>([&] { return impl_->Command(Event::Type::kTerminate, workflow); });
+}
+
+Status Hub::Suspend(const std::string& workflow) {
+  return impl_->Call<Status>([&] { return impl_->Command(Event::Type::kSuspend, workflow); });
+}
+
+Status Hub::Resume(const std::string& workflow, const std::vector<engine::Param>& outputs) {
+  return impl_->Call<Status>(
+      [&] { return impl_->Command(Event::Type::kResume, workflow, outputs); });
+}
+
+Result<std::string> Hub::Resubmit(const std::string& workflow) {
+  return impl_->Call<Result<std::string>>([&] { return impl_->ResubmitNow(workflow); });
+}
+
+Status Hub::Delete(const std::string& workflow) {
+  return impl_->Call<Status>([&] { return impl_->DeleteNow(workflow); });
 }
 
 void Hub::Inspect(const std::function<void(const engine::Engine&)>& fn) {
@@ -340,25 +849,19 @@ bool Hub::WaitFinished(const std::string& workflow, int64_t timeout_ms) {
   return impl_->done_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), pred);
 }
 
-Status Hub::Stop(const std::string& workflow) {
-  std::promise<Status> p;
-  auto f = p.get_future();
-  impl_->Post([&] {
-    p.set_value(impl_->engine.Stop(workflow, "Stopped with strategy 'Stop'"));
-    impl_->Flush();
-  });
-  return f.get();
+int Hub::Watch(std::function<void(const std::vector<std::string>&)> fn) {
+  std::lock_guard lock(impl_->mu);
+  int id = ++impl_->next_watcher;
+  impl_->watchers[id] = std::move(fn);
+  return id;
 }
 
-Status Hub::Terminate(const std::string& workflow) {
-  std::promise<Status> p;
-  auto f = p.get_future();
-  impl_->Post([&] {
-    p.set_value(impl_->engine.Terminate(workflow, "Stopped with strategy 'Terminate'"));
-    impl_->Flush();
-  });
-  return f.get();
+void Hub::Unwatch(int id) {
+  std::lock_guard lock(impl_->mu);
+  impl_->watchers.erase(id);
 }
+
+store::Store& Hub::store() { return *impl_->store; }
 
 std::optional<Error> Hub::StoreError() {
   std::lock_guard lock(impl_->mu);

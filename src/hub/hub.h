@@ -34,6 +34,9 @@ struct HubOptions {
   // A long-running hub drops a finished workflow tree from memory once it is stored (reads then
   // come from the store); `hubspoke run` keeps them to render its summary.
   bool forget_finished = false;
+  // Records every event the engine applies (in the commit of its changes) and, at start,
+  // continues the workflows that had not finished. `hubspoke run` does neither.
+  bool resumable = false;
 };
 
 // What `argo submit` lets a user change on the way in.

@@ -300,6 +300,7 @@ std::string WorkflowText(const spec::Workflow& manifest, const engine::WorkflowS
   j["kind"] = "Workflow";
   j["metadata"] = std::move(metadata);
   j["spec"] = SpecObject(manifest, status.parameters);
+  if (status.suspended) j["spec"]["suspend"] = true;
   std::string text = Dump(j);
   text.back() = ',';  // reopen the top-level object for "status"
   text += "\"status\":";
@@ -356,6 +357,8 @@ Result<engine::WorkflowStatus> WorkflowFromObject(const Json& j,
   w.message = st.value("message", "");
   w.outputs = ParamsFromJson(Member(Member(st, "outputs"), "parameters"));
   w.parameters = ParamsFromJson(Member(Member(Member(j, "spec"), "arguments"), "parameters"));
+  const Json& suspend = Member(Member(j, "spec"), "suspend");
+  w.suspended = suspend.is_boolean() && suspend.get<bool>();
 
   const Json& nodes = Member(st, "nodes");
   for (const std::string& id : node_order) {

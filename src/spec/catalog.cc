@@ -160,6 +160,8 @@ void Catalog::Add(Workflow tmpl) {
   templates_[name] = std::move(tmpl);
 }
 
+bool Catalog::Remove(const std::string& name) { return templates_.erase(name) > 0; }
+
 const Workflow* Catalog::Find(const std::string& name) const {
   auto it = templates_.find(name);
   return it == templates_.end() ? nullptr : &it->second;

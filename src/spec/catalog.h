@@ -17,6 +17,8 @@ class Catalog {
  public:
   // Adds or replaces a WorkflowTemplate / ClusterWorkflowTemplate by metadata.name.
   void Add(Workflow tmpl);
+  // Removes a template; false when there was none.
+  bool Remove(const std::string& name);
   const Workflow* Find(const std::string& name) const;
   std::vector<std::string> Names() const;
 

@@ -39,6 +39,15 @@ CREATE TABLE templates (
   body_json TEXT NOT NULL
 );
 )sql",
+    // 1 -> 2: the hub's event log, replayed after a restart.
+    R"sql(
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  root TEXT NOT NULL,
+  body_json TEXT NOT NULL
+);
+CREATE INDEX events_root ON events (root);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
@@ -279,6 +288,26 @@ Status SqliteStore::Apply(const Batch& batch) {
 }
 
 Status SqliteStore::ApplyLocked(const Batch& batch) {
+  if (!batch.events.empty()) {
+    auto stmt = Prepare("INSERT INTO events (root, body_json) VALUES (?1, ?2)");
+    if (!stmt) return stmt.error();
+    for (const EventRecord& e : batch.events) {
+      ResetOnExit reset(*stmt);
+      if (BindAll(*stmt, e.root, e.body_json) != SQLITE_OK || sqlite3_step(*stmt) != SQLITE_DONE) {
+        return SqlError("apply batch: append event of '" + e.root + "'");
+      }
+    }
+  }
+  if (!batch.deleted_event_roots.empty()) {
+    auto stmt = Prepare("DELETE FROM events WHERE root = ?1");
+    if (!stmt) return stmt.error();
+    for (const std::string& root : batch.deleted_event_roots) {
+      ResetOnExit reset(*stmt);
+      if (BindAll(*stmt, root) != SQLITE_OK || sqlite3_step(*stmt) != SQLITE_DONE) {
+        return SqlError("apply batch: drop events of '" + root + "'");
+      }
+    }
+  }
   if (!batch.workflows.empty()) {
     auto stmt = Prepare(kUpsertWorkflow);
     if (!stmt) return stmt.error();
@@ -366,6 +395,21 @@ Result<std::vector<NodeRecord>> SqliteStore::ListNodes(const std::string& workfl
   }
   if (rc != SQLITE_DONE) return Fail(SqlError("list nodes of '" + workflow + "'"));
   return nodes;
+}
+
+Result<std::vector<EventRecord>> SqliteStore::ListEvents() {
+  std::lock_guard lock(mu_);
+  auto stmt = Prepare("SELECT seq, root, body_json FROM events ORDER BY seq");
+  if (!stmt) return Fail(stmt.error());
+  ResetOnExit reset(*stmt);
+  std::vector<EventRecord> events;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    events.push_back(
+        EventRecord{sqlite3_column_int64(*stmt, 0), ColumnText(*stmt, 1), ColumnText(*stmt, 2)});
+  }
+  if (rc != SQLITE_DONE) return Fail(SqlError("list events"));
+  return events;
 }
 
 Status SqliteStore::PutTemplate(const TemplateRecord& tmpl) {

@@ -20,7 +20,7 @@ struct sqlite3_stmt;
 namespace hubspoke::store {
 
 // The schema version this build creates and understands.
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 
 class SqliteStore final : public Store {
  public:
@@ -39,6 +39,8 @@ class SqliteStore final : public Store {
   Result<std::optional<WorkflowRecord>> GetWorkflow(const std::string& name) override;
   // In the order the nodes were first written; an upsert keeps a node's place.
   Result<std::vector<NodeRecord>> ListNodes(const std::string& workflow) override;
+  // In the order they were appended.
+  Result<std::vector<EventRecord>> ListEvents() override;
   Status PutTemplate(const TemplateRecord& tmpl) override;
   // NotFound when there is no such template.
   Status DeleteTemplate(const std::string& name) override;

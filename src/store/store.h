@@ -38,11 +38,24 @@ struct TemplateRecord {
   std::string body_json;
 };
 
+// One input the hub's engine applied (JSON the hub produced), kept until the workflow tree it
+// belongs to (`root`: the top-level workflow) has finished, so a restarted hub can replay it.
+struct EventRecord {
+  int64_t seq = 0;  // assigned by the store, increasing
+  std::string root;
+  std::string body_json;
+};
+
 struct Batch {
   std::vector<WorkflowRecord> workflows;       // upserted by name
   std::vector<NodeRecord> nodes;               // upserted by (workflow, id)
   std::vector<std::string> deleted_workflows;  // with their nodes
-  bool empty() const { return workflows.empty() && nodes.empty() && deleted_workflows.empty(); }
+  std::vector<EventRecord> events;             // appended (seq ignored)
+  std::vector<std::string> deleted_event_roots;
+  bool empty() const {
+    return workflows.empty() && nodes.empty() && deleted_workflows.empty() && events.empty() &&
+           deleted_event_roots.empty();
+  }
 };
 
 struct ListOptions {
@@ -61,6 +74,7 @@ class Store {
   virtual Result<std::vector<WorkflowRecord>> ListWorkflows(const ListOptions& options) = 0;
   virtual Result<std::optional<WorkflowRecord>> GetWorkflow(const std::string& name) = 0;
   virtual Result<std::vector<NodeRecord>> ListNodes(const std::string& workflow) = 0;
+  virtual Result<std::vector<EventRecord>> ListEvents() = 0;
   virtual Status PutTemplate(const TemplateRecord& tmpl) = 0;
   virtual Status DeleteTemplate(const std::string& name) = 0;
   virtual Result<std::vector<TemplateRecord>> ListTemplates() = 0;
