@@ -26,9 +26,10 @@ using Json = nlohmann::ordered_json;
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
-// A wait re-reads the workflow when its event stream has been quiet this long, so a missed event
-// costs at most this much.
-constexpr int kWaitIdleSeconds = 5;
+// A wait re-reads the workflow when its event stream has been quiet this long: the stream starts
+// with the current state, so no change is missed, but a workflow deleted or a hub gone while the
+// stream was reconnecting is noticed this way.
+constexpr int kWaitIdleSeconds = 30;
 // Log streams may be quiet for as long as a task prints nothing.
 constexpr int kLogIdleSeconds = 24 * 3600;
 // `watch` redraws its live tree at most this often.
