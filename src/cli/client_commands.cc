@@ -59,6 +59,9 @@ Result<std::unique_ptr<ApiClient>> Connect(const ClientFlags& flags) {
   return std::make_unique<ApiClient>(std::move(**endpoint));
 }
 
+constexpr const char* kLatestNeedsHub =
+    "@latest needs a hub; none is named (see --server): give the workflow's name";
+
 // True when list/get/logs should read the local state directory: nothing names a hub.
 bool NoHubNamed(const ClientFlags& flags) {
   auto endpoint = ResolveEndpoint(flags.server, flags.token, flags.data_dir);
@@ -91,16 +94,24 @@ bool Finished(const std::string& phase) {
   return phase == "Succeeded" || phase == "Failed" || phase == "Error";
 }
 
-// `name`, or the newest workflow's name for "@latest" (as argo accepts).
+// `name`, or for "@latest" (as argo accepts) the name of the newest workflow that is not a
+// child workflow created by a resource template.
 Result<std::string> ResolveName(ApiClient& api, const std::string& ns, const std::string& name) {
   if (name != "@latest") return name;
-  auto body = api.Get(WorkflowsPath(ns) + "?listOptions.limit=1");
-  if (!body.ok()) return Fail(body.error());
-  auto list = ParseJson(*body, "a workflow list");
-  if (!list.ok()) return Fail(list.error());
-  const Json items = list->value("items", Json::array());
-  if (items.empty()) return Fail(NotFound("@latest: there are no workflows in namespace " + ns));
-  return NameOf(items[0]);
+  std::string next;
+  do {
+    std::string path = WorkflowsPath(ns) + "?listOptions.limit=20";
+    if (!next.empty()) path += "&listOptions.continue=" + UrlEncode(next);
+    auto body = api.Get(path);
+    if (!body.ok()) return Fail(body.error());
+    auto list = ParseJson(*body, "a workflow list");
+    if (!list.ok()) return Fail(list.error());
+    for (const Json& item : list->value("items", Json::array())) {
+      if (!item.value("metadata", Json::object()).contains("ownerReferences")) return NameOf(item);
+    }
+    next = list->value("metadata", Json::object()).value("continue", "");
+  } while (!next.empty());
+  return Fail(NotFound("@latest: there are no workflows in namespace " + ns));
 }
 
 Result<Json> FetchWorkflow(ApiClient& api, const std::string& ns, const std::string& name) {
@@ -673,6 +684,7 @@ int List(const ClientFlags& client, const ListFlags& flags, std::ostream& out, s
 int Get(const ClientFlags& client, const std::string& name, const std::string& output,
         std::ostream& out, std::ostream& err) {
   if (NoHubNamed(client)) {
+    if (name == "@latest") return Usage(err, kLatestNeedsHub);
     StoreQuery query;
     query.data_dir = client.data_dir;
     query.output = output;
@@ -695,6 +707,7 @@ int Logs(const ClientFlags& client, const LogsFlags& flags, std::ostream& out, s
                    "hub runs on " +
                        client.data_dir);
     }
+    if (flags.name == "@latest") return Usage(err, kLatestNeedsHub);
     StoreQuery query;
     query.data_dir = client.data_dir;
     return PrintLogs(query, flags.name, flags.node, out, err);
