@@ -587,7 +587,8 @@ struct Hub::Impl final : spoke::SpokeListener {
     });
   }
 
-  // Hands ready tasks to spokes with free slots (credits) whose labels match.
+  // Hands ready tasks to spokes with free slots (credits) whose labels match, but none of a
+  // suspended workflow.
   void Dispatch() {
     if (spokes.empty()) return;
     size_t blocked = 0;
@@ -596,6 +597,11 @@ struct Hub::Impl final : spoke::SpokeListener {
       for (const auto& s : spokes) free_total += s.free;
       if (free_total == 0) return;
       engine::Task& task = ready[blocked];
+      const engine::WorkflowStatus* st = engine.Find(task.workflow);
+      if (st && st->suspended) {  // held by a suspend command until resumed
+        ++blocked;
+        continue;
+      }
       int chosen = -1;
       for (size_t k = 0; k < spokes.size(); ++k) {
         size_t i = (next_spoke + k) % spokes.size();
@@ -662,6 +668,7 @@ struct Hub::Impl final : spoke::SpokeListener {
     e.outputs = outputs;
     auto r = Apply(e);
     if (!r) return Fail(r.error());
+    if (type == Event::Type::kResume) Dispatch();
     return {};
   }
 

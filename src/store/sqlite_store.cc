@@ -152,6 +152,14 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& opti
 SqliteStore::SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
 
 SqliteStore::~SqliteStore() {
+  if (checkpointer_.joinable()) {
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      closing_ = true;
+    }
+    checkpoint_cv_.notify_one();
+    checkpointer_.join();
+  }
   for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
   sqlite3_close(db_);
 }
@@ -208,7 +216,49 @@ Status SqliteStore::Configure(const SqliteOptions& options) {
       !s) {
     return s;
   }
-  return Exec("PRAGMA foreign_keys = ON", "enable foreign keys");
+  if (Status s = Exec("PRAGMA foreign_keys = ON", "enable foreign keys"); !s) return s;
+  if (mode == "wal") StartCheckpointer(options);
+  return {};
+}
+
+// Commits append to the WAL; copying it back into the database (a checkpoint) syncs the file,
+// which on a disk costs milliseconds. The connection that commits never checkpoints itself: a
+// thread with a connection of its own does, without blocking writers, once the WAL has grown.
+void SqliteStore::StartCheckpointer(const SqliteOptions& options) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    sqlite3_close(db);
+    return;  // the committing connection keeps checkpointing itself
+  }
+  sqlite3_busy_timeout(db, options.busy_timeout_ms);
+  sqlite3_exec(db_, "PRAGMA wal_autocheckpoint = 0", nullptr, nullptr, nullptr);
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int pages) {
+        auto* store = static_cast<SqliteStore*>(self);
+        if (pages >= kCheckpointPages) {
+          {
+            std::lock_guard lock(store->checkpoint_mu_);
+            store->checkpoint_wanted_ = true;
+          }
+          store->checkpoint_cv_.notify_one();
+        }
+        return SQLITE_OK;
+      },
+      this);
+  checkpointer_ = std::thread([this, db] {
+    std::unique_lock lock(checkpoint_mu_);
+    for (;;) {
+      checkpoint_cv_.wait(lock, [&] { return checkpoint_wanted_ || closing_; });
+      if (closing_) break;
+      checkpoint_wanted_ = false;
+      lock.unlock();
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      lock.lock();
+    }
+    sqlite3_close(db);
+  });
 }
 
 Status SqliteStore::Migrate() {

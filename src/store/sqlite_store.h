@@ -2,14 +2,17 @@
 // transaction over statements prepared once and reused, so a batch of thousands of node rows costs
 // one commit. The schema is migrated at open by an ordered list of SQL steps recorded in the `meta`
 // table; a file written by a newer hubspoke is refused.
+// Checkpoints run on a thread of the store's own, so a commit never waits for the file's sync.
 // Thread-safety: all calls are serialized by an internal mutex; several processes may open the same
 // file (SQLite's locking, with a busy timeout, orders their transactions).
 #pragma once
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include "store/store.h"
@@ -51,6 +54,7 @@ class SqliteStore final : public Store {
  private:
   SqliteStore(sqlite3* db, std::string path);
   Status Configure(const SqliteOptions& options);
+  void StartCheckpointer(const SqliteOptions& options);
   Status Migrate();
   Status ApplyLocked(const Batch& batch);
   Status Exec(const char* sql, std::string_view what);
@@ -64,6 +68,14 @@ class SqliteStore final : public Store {
   const std::string path_;
   int schema_version_ = 0;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
+
+  // WAL pages after which the checkpointer thread copies the WAL back into the database.
+  static constexpr int kCheckpointPages = 1000;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;
+  bool closing_ = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace hubspoke::store

@@ -478,3 +478,50 @@ TEST_F(SqliteStoreTest, BatchThroughput) {
 
 }  // namespace
 }  // namespace hubspoke::store
+
+namespace hubspoke::store {
+namespace {
+
+TEST_F(SqliteStoreTest, EventsKeepTheirOrderAndGoByRoot) {
+  {
+    auto store = OpenOrDie();
+    ASSERT_TRUE(store
+                    ->Apply(Batch{.workflows = {Workflow("a")},
+                                  .events = {{0, "a", "1"}, {0, "b", "2"}, {0, "a", "3"}}})
+                    .ok());
+    ASSERT_TRUE(store->Apply(Batch{.events = {{0, "b", "4"}}}).ok());
+  }
+  auto store = OpenOrDie();
+  auto events = store->ListEvents();
+  ASSERT_TRUE(events.ok());
+  std::vector<std::string> bodies;
+  int64_t last = 0;
+  for (const EventRecord& e : *events) {
+    bodies.push_back(e.root + e.body_json);
+    EXPECT_GT(e.seq, last);
+    last = e.seq;
+  }
+  EXPECT_EQ(bodies, (std::vector<std::string>{"a1", "b2", "a3", "b4"}));
+  // Appending and dropping in one batch: the root's events are all gone, others stay.
+  ASSERT_TRUE(store->Apply(Batch{.events = {{0, "a", "5"}}, .deleted_event_roots = {"a"}}).ok());
+  bodies.clear();
+  auto left = store->ListEvents();
+  for (const EventRecord& e : *left) bodies.push_back(e.root + e.body_json);
+  EXPECT_EQ(bodies, (std::vector<std::string>{"b2", "b4"}));
+}
+
+TEST_F(SqliteStoreTest, AVersionOneDatabaseGainsTheEventLog) {
+  {
+    auto store = OpenOrDie();
+    ASSERT_TRUE(store->Apply(Batch{.workflows = {Workflow("old")}}).ok());
+  }
+  RawExec("DROP TABLE events; UPDATE meta SET value = 1 WHERE key = 'schema_version'");
+  auto store = OpenOrDie();
+  EXPECT_EQ(store->SchemaVersion(), 2);
+  EXPECT_EQ(Names(*store->ListWorkflows({})), std::vector<std::string>{"old"});
+  ASSERT_TRUE(store->Apply(Batch{.events = {{0, "old", "{}"}}}).ok());
+  EXPECT_EQ(store->ListEvents()->size(), 1u);
+}
+
+}  // namespace
+}  // namespace hubspoke::store

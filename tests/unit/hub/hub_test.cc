@@ -1,0 +1,306 @@
+// The hub with a real SQLite file and real processes on local spokes: submissions with options,
+// commands, templates, and a restart that continues unfinished workflows.
+#include "hub/hub.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "hub/serialize.h"
+#include "spec/loader.h"
+#include "store/store.h"
+
+namespace hubspoke::hub {
+namespace {
+
+// A fresh state directory under the build tree (tasks see a private /tmp).
+class HubTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string root = std::string(HUBSPOKE_BINARY_DIR) + "/test-tmp";
+    std::filesystem::create_directories(root);
+    std::string tmpl = root + "/hub-XXXXXX";
+    dir_ = mkdtemp(tmpl.data());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Hub> Open(int spokes = 2) {
+    auto store = store::OpenSqlite({dir_ + "/hubspoke.db"});
+    EXPECT_TRUE(store.ok()) << store.error().ToString();
+    HubOptions o;
+    o.data_dir = dir_;
+    o.local_spokes = spokes;
+    o.resumable = true;
+    o.forget_finished = true;
+    return std::make_unique<Hub>(std::move(o), std::move(*store), spec::Catalog{});
+  }
+
+  static spec::Workflow Manifest(const std::string& yaml) {
+    auto wf = spec::LoadManifest(yaml, "test.yaml");
+    EXPECT_TRUE(wf.ok()) << wf.error().ToString();
+    return *wf;
+  }
+
+  // The stored phase of a workflow ("" when absent).
+  static std::string Phase(Hub& hub, const std::string& name) {
+    auto rec = hub.store().GetWorkflow(name);
+    return rec.ok() && *rec ? (*rec)->phase : "";
+  }
+
+  // Stored phase of every node by display name.
+  static std::map<std::string, std::string> NodePhases(Hub& hub, const std::string& name) {
+    std::map<std::string, std::string> out;
+    auto nodes = hub.store().ListNodes(name);
+    for (const auto& row : *nodes) {
+      auto n = NodeFromJson(row.body_json);
+      if (n.ok()) out[n->display_name] = std::string(engine::PhaseName(n->phase));
+    }
+    return out;
+  }
+
+  static bool WaitFor(const std::function<bool()>& pred, int timeout_ms = 20000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return pred();
+  }
+
+  // Lines of a file, counted.
+  std::map<std::string, int> Count(const std::string& path) {
+    std::map<std::string, int> out;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) out[line]++;
+    return out;
+  }
+
+  std::string dir_;
+};
+
+std::string FanOut(const std::string& count_file, int items, double seconds) {
+  std::ostringstream y;
+  y << R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: fan-
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: work
+        template: work
+        arguments:
+          parameters: [{name: i, value: "{{item}}"}]
+        withSequence: {count: ")"
+    << items << R"("}
+  - name: work
+    retryStrategy: {limit: 2}
+    inputs:
+      parameters: [{name: i}]
+    container:
+      image: alpine
+      command: [sh, -c, "echo {{inputs.parameters.i}} >> )"
+    << count_file << "; sleep " << seconds << R"("]
+)";
+  return y.str();
+}
+
+TEST_F(HubTest, SubmitAppliesOptionsAndStoresTheRun) {
+  auto hub = Open();
+  SubmitOptions o;
+  o.generate_name = "greet-";
+  o.parameters = {{"who", "spokes"}};
+  o.labels = {{"team", "platform"}};
+  auto name = hub->Submit(Manifest(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: fixed}
+spec:
+  entrypoint: say
+  arguments:
+    parameters: [{name: who, value: world}]
+  templates:
+  - name: say
+    container:
+      image: alpine
+      command: [echo, "hello {{workflow.parameters.who}}"]
+)"),
+                          o);
+  ASSERT_TRUE(name.ok()) << name.error().ToString();
+  EXPECT_EQ(name->rfind("greet-", 0), 0u) << *name;
+  ASSERT_TRUE(WaitFor([&] { return Phase(*hub, *name) == "Succeeded"; }));
+  auto rec = hub->store().GetWorkflow(*name);
+  EXPECT_NE((*rec)->labels_json.find("\"team\":\"platform\""), std::string::npos);
+  auto nodes = hub->store().ListNodes(*name);
+  bool said = false;
+  for (const auto& row : *nodes) {
+    auto n = NodeFromJson(row.body_json);
+    if (n.ok() && n->result && *n->result == "hello spokes") said = true;
+  }
+  EXPECT_TRUE(said);
+}
+
+TEST_F(HubTest, SubmitRefusesAManifestWithLintErrors) {
+  auto hub = Open();
+  auto name = hub->Submit(Manifest(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: bad-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: a
+        template: missing
+)"));
+  ASSERT_FALSE(name.ok());
+  EXPECT_EQ(name.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(name.error().message.find("test.yaml:"), std::string::npos) << name.error().message;
+  EXPECT_NE(name.error().message.find("missing"), std::string::npos);
+}
+
+TEST_F(HubTest, TemplatesAreStoredAndSurviveARestart) {
+  const std::string tmpl = R"(apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata: {name: echo}
+spec:
+  entrypoint: say
+  arguments:
+    parameters: [{name: msg, value: hi}]
+  templates:
+  - name: say
+    container:
+      image: alpine
+      command: [echo, "{{workflow.parameters.msg}}"]
+)";
+  {
+    auto hub = Open();
+    ASSERT_TRUE(hub->CreateTemplate(Manifest(tmpl)).ok());
+    auto again = hub->CreateTemplate(Manifest(tmpl));
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+  }
+  auto hub = Open();
+  SubmitOptions o;
+  o.parameters = {{"msg", "from-template"}};
+  auto name = hub->SubmitFrom("echo", o);
+  ASSERT_TRUE(name.ok()) << name.error().ToString();
+  ASSERT_TRUE(WaitFor([&] { return Phase(*hub, *name) == "Succeeded"; }));
+  ASSERT_TRUE(hub->DeleteTemplate("echo").ok());
+  EXPECT_EQ(hub->DeleteTemplate("echo").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(hub->SubmitFrom("echo", {}).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(HubTest, SuspendHoldsNewTasksUntilResume) {
+  auto hub = Open(1);
+  std::string counts = dir_ + "/counts";
+  auto name = hub->Submit(Manifest(FanOut(counts, 4, 0.2)));
+  ASSERT_TRUE(name.ok());
+  ASSERT_TRUE(hub->Suspend(*name).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  // What had been handed to the spoke before the suspend may finish; nothing new starts.
+  int before = 0;
+  for (auto& [k, v] : Count(counts)) before += v;
+  EXPECT_LT(before, 4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  int still = 0;
+  for (auto& [k, v] : Count(counts)) still += v;
+  EXPECT_EQ(still, before);
+  EXPECT_EQ(Phase(*hub, *name), "Running");
+  auto body = hub->store().GetWorkflow(*name);
+  EXPECT_NE((*body)->body_json.find("\"suspend\":true"), std::string::npos);
+  ASSERT_TRUE(hub->Resume(*name).ok());
+  ASSERT_TRUE(WaitFor([&] { return Phase(*hub, *name) == "Succeeded"; }));
+  EXPECT_EQ(Count(counts).size(), 4u);
+  EXPECT_EQ(hub->Suspend(*name).error().code, ErrorCode::kFailedPrecondition);
+}
+
+TEST_F(HubTest, ResubmitStartsANewRunAndDeleteRemovesOne) {
+  auto hub = Open();
+  std::string counts = dir_ + "/counts";
+  auto first = hub->Submit(Manifest(FanOut(counts, 2, 0)));
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(WaitFor([&] { return Phase(*hub, *first) == "Succeeded"; }));
+  auto second = hub->Resubmit(*first);
+  ASSERT_TRUE(second.ok()) << second.error().ToString();
+  EXPECT_NE(*second, *first);
+  ASSERT_TRUE(WaitFor([&] { return Phase(*hub, *second) == "Succeeded"; }));
+  for (auto& [item, n] : Count(counts)) EXPECT_EQ(n, 2) << item;
+  ASSERT_TRUE(hub->Delete(*first).ok());
+  EXPECT_EQ(Phase(*hub, *first), "");
+  EXPECT_EQ(hub->Delete(*first).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(Phase(*hub, *second), "Succeeded");
+}
+
+TEST_F(HubTest, ARestartedHubContinuesAndNeverRerunsACompletedNode) {
+  std::string counts = dir_ + "/counts";
+  std::string name;
+  std::map<std::string, std::string> before;
+  {
+    auto hub = Open(2);
+    auto submitted = hub->Submit(Manifest(FanOut(counts, 8, 0.3)));
+    ASSERT_TRUE(submitted.ok());
+    name = *submitted;
+    ASSERT_TRUE(WaitFor([&] {
+      int done = 0;
+      for (auto& [n, phase] : NodePhases(*hub, name)) {
+        done += phase == "Succeeded" && n.rfind("work(", 0) == 0 && n.find(")(") == n.npos;
+      }
+      return done >= 2;
+    }));
+    before = NodePhases(*hub, name);
+  }  // the hub goes away mid-run: its running tasks are killed, their results never recorded
+  auto hub = Open(2);
+  ASSERT_TRUE(WaitFor([&] { return Phase(*hub, name) == "Succeeded"; }, 30000))
+      << Phase(*hub, name);
+  std::map<std::string, int> runs = Count(counts);
+  EXPECT_EQ(runs.size(), 8u);
+  int completed_before = 0;
+  for (const auto& [node, phase] : before) {
+    // The retry node work(3:3), not its attempts work(3:3)(0)...
+    if (phase != "Succeeded" || node.rfind("work(", 0) != 0 || node.find(")(") != node.npos) {
+      continue;
+    }
+    std::string item = node.substr(node.find(':') + 1);
+    item.pop_back();
+    ++completed_before;
+    EXPECT_EQ(runs[item], 1) << node << " completed before the restart and ran again";
+  }
+  EXPECT_GE(completed_before, 2);
+  // What ran when the hub went away failed as lost and was retried.
+  int lost = 0;
+  auto nodes = hub->store().ListNodes(name);
+  for (const auto& row : *nodes) {
+    auto n = NodeFromJson(row.body_json);
+    if (n.ok() && n->message.find("spoke lost") != std::string::npos) ++lost;
+  }
+  EXPECT_GE(lost, 1);
+  // Everything finished: nothing is left to replay.
+  EXPECT_TRUE(hub->store().ListEvents()->empty());
+}
+
+TEST_F(HubTest, WatchersHearOfChanges) {
+  auto hub = Open();
+  std::mutex mu;
+  std::set<std::string> seen;
+  int id = hub->Watch([&](const std::vector<std::string>& names) {
+    std::lock_guard lock(mu);
+    seen.insert(names.begin(), names.end());
+  });
+  auto name = hub->Submit(Manifest(FanOut(dir_ + "/c", 1, 0)));
+  ASSERT_TRUE(name.ok());
+  ASSERT_TRUE(WaitFor([&] { return Phase(*hub, *name) == "Succeeded"; }));
+  hub->Unwatch(id);
+  std::lock_guard lock(mu);
+  EXPECT_TRUE(seen.count(*name));
+}
+
+}  // namespace
+}  // namespace hubspoke::hub
