@@ -68,6 +68,29 @@ spec:
       command: [echo, "hi {{workflow.parameters.who}}"]
 )";
 
+// Prints three lines a little apart, then waits for approval at a suspend node.
+const char* const kSlowThenSuspend = R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: gated-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: work
+        template: tick
+    - - name: gate
+        template: approve
+  - name: tick
+    script:
+      image: alpine:3
+      command: [sh]
+      source: |
+        for i in 1 2 3; do echo "tick $i"; sleep 0.3; done
+  - name: approve
+    suspend: {}
+)";
+
 const Json* NodeByDisplayName(const Json& wf, const std::string& display) {
   for (const auto& [id, node] : wf["status"]["nodes"].items()) {
     if (node.value("displayName", "") == display) return &node;
@@ -165,6 +188,20 @@ class ClientTest : public ::testing::Test {
     return name;
   }
 
+  // Polls `get -o json` until the node shown as `display` is in `phase`; false after 20 s.
+  bool WaitForNode(const std::string& name, const std::string& display, const std::string& phase) {
+    auto deadline = steady_clock::now() + std::chrono::seconds(20);
+    while (steady_clock::now() < deadline) {
+      CommandResult r = Cli({"get", name, "-o", "json"});
+      if (r.exit_code != 0) return false;
+      const Json wf = Json::parse(r.out);
+      const Json* node = NodeByDisplayName(wf, display);
+      if (node && (*node)["phase"] == phase) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
   TempDir dir_;
   std::string data_;
   std::unique_ptr<HubProcess> hub_;
@@ -256,6 +293,36 @@ TEST_F(ClientTest, TemplateCreateThenSubmitFromItWithParameters) {
   CommandResult gone = Cli({"template", "get", "greeter"});
   EXPECT_EQ(gone.exit_code, 1);
   EXPECT_EQ(CountLines(gone.err), 1u) << gone.err;
+}
+
+TEST_F(ClientTest, FollowingCommandsEndWhenTheWorkflowDoes) {
+  std::string file = dir_.Write("gated.yaml", kSlowThenSuspend);
+  CommandResult submitted = Cli({"submit", file, "-o", "name"});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
+  std::string name = submitted.out.substr(0, submitted.out.find('\n'));
+  ASSERT_TRUE(WaitForNode(name, "gate", "Running"));
+  CommandResult resumed = Cli({"resume", name});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+
+  CommandResult logs = Cli({"logs", name, "-f"});
+  ASSERT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_EQ(logs.out, "work: tick 1\nwork: tick 2\nwork: tick 3\n");
+
+  CommandResult watched = Cli({"watch", name});
+  EXPECT_EQ(watched.exit_code, 0) << watched.err;
+  EXPECT_NE(watched.out.find("Result: " + name + " Succeeded"), std::string::npos) << watched.out;
+  EXPECT_EQ(watched.out.find("\x1b["), std::string::npos) << "control codes without a terminal";
+
+  // Stopped at its suspend node, a workflow fails: wait and watch exit 1.
+  CommandResult again = Cli({"resubmit", name});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  std::string second = again.out.substr(again.out.rfind(' ') + 1);
+  second.erase(second.find_last_not_of('\n') + 1);
+  ASSERT_TRUE(WaitForNode(second, "gate", "Running"));
+  CommandResult stopped = Cli({"stop", second});
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_EQ(Cli({"wait", second}).exit_code, 1);
+  EXPECT_EQ(Cli({"watch", second}).exit_code, 1);
 }
 
 TEST_F(ClientTest, DeleteRemovesTheWorkflow) {
