@@ -42,8 +42,6 @@ class ApiClient {
   ApiClient(const ApiClient&) = delete;
   ApiClient& operator=(const ApiClient&) = delete;
 
-  const Endpoint& endpoint() const { return endpoint_; }
-
   // One request; `path` starts with "/api/v1/" and may carry a query. Returns the response body
   // of a 2xx answer. `body` is JSON text ("" sends none).
   Result<std::string> Get(const std::string& path);
