@@ -166,6 +166,7 @@ struct Engine::Impl {
     // one workflow tree's events gives the same names whatever else the engine holds.
     NameGenerator rng{0};
     uint64_t attempt_counter = 0;
+    std::unordered_map<std::string, Node> memo;  // a retried run's nodes, by name
     Phase main_phase = Phase::kPending;
     std::string main_message;
     std::vector<std::string> children;
@@ -401,6 +402,7 @@ struct Engine::Impl {
         return;
       }
       run.st.nodes[n].inputs = *inputs;
+      if (Memoized(run, n)) return;
       SetRunning(run, n);
       StartAttempt(run, n);
       return;
@@ -413,7 +415,43 @@ struct Engine::Impl {
       return;
     }
     run.st.nodes[n].inputs = std::move(*inputs);
+    if (Memoized(run, n)) return;
     StartNode(run, n);
+  }
+
+  // A retried workflow keeps what succeeded: a task, resource or suspend node (or the Retry node
+  // around one) that succeeded in the run being retried completes at once with its outputs.
+  bool Memoized(Run& run, int n) {
+    if (run.memo.empty()) return false;
+    Node& node = run.st.nodes[n];
+    auto it = run.memo.find(node.name);
+    if (it == run.memo.end() || it->second.phase != Phase::kSucceeded) return false;
+    const spec::Template& tmpl = *run.ext[n].tmpl;
+    switch (tmpl.kind) {
+      case spec::Template::Kind::kContainer:
+      case spec::Template::Kind::kScript:
+      case spec::Template::Kind::kContainerSet:
+      case spec::Template::Kind::kResource:
+      case spec::Template::Kind::kSuspend:
+        break;
+      default:
+        return false;
+    }
+    const Node& was = it->second;
+    node.result = was.result;
+    node.exit_code = was.exit_code;
+    node.outputs = was.outputs;
+    node.host_node_name = was.host_node_name;
+    node.child_workflow = was.child_workflow;
+    node.started_at = was.started_at;
+    for (const spec::Parameter& p : tmpl.outputs.parameters) {
+      if (p.global_name.empty()) continue;
+      for (const Param& out : was.outputs) {
+        if (out.name == p.name) SetGlobalOutput(run, p.global_name, out.value);
+      }
+    }
+    FinishNodeAt(run, n, Phase::kSucceeded, "", was.finished_at);
+    return true;
   }
 
   void Annotate(Run& run, int n, const spec::Step* step, const std::string& item, int item_index,
@@ -1773,7 +1811,8 @@ struct Engine::Impl {
 
   // ---------------------------------------------------------------- workflows
 
-  Result<std::string> Create(spec::Workflow wf, Run* parent, int parent_node) {
+  Result<std::string> Create(spec::Workflow wf, Run* parent, int parent_node,
+                             std::vector<Node> memo = {}) {
     std::string name = wf.metadata.name;
     if (name.empty()) {
       if (wf.metadata.generate_name.empty()) {
@@ -1788,6 +1827,7 @@ struct Engine::Impl {
     }
     auto run = std::make_unique<Run>();
     Run& r = *run;
+    for (Node& node : memo) r.memo.emplace(node.name, std::move(node));
     r.spec = std::move(wf);
     r.spec.metadata.name = name;
     r.parent = parent;
@@ -1982,8 +2022,8 @@ Engine::Engine(const Clock& clock, const spec::Catalog& catalog, EngineOptions o
 
 Engine::~Engine() = default;
 
-Result<std::string> Engine::Submit(spec::Workflow workflow) {
-  auto name = impl_->Create(std::move(workflow), nullptr, -1);
+Result<std::string> Engine::Submit(spec::Workflow workflow, std::vector<Node> memo) {
+  auto name = impl_->Create(std::move(workflow), nullptr, -1, std::move(memo));
   impl_->Drain();
   return name;
 }

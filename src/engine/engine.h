@@ -60,7 +60,9 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Starts a self-contained workflow (spec::Resolve'd). Returns its name (generateName honored).
-  Result<std::string> Submit(spec::Workflow workflow);
+  // `memo`: the nodes of an earlier run of this workflow (`argo retry`): a task, resource or
+  // suspend node that succeeded there completes at once with the same outputs.
+  Result<std::string> Submit(spec::Workflow workflow, std::vector<Node> memo = {});
 
   void TaskStarted(const std::string& attempt_id, const std::string& spoke, Micros at);
   // Results of unknown or already finished attempts are ignored (results are resent until acked).

@@ -33,6 +33,7 @@ std::string EncodeEvent(const Event& e) {
       o["generateName"] = e.options.generate_name;
       o["labels"] = e.options.labels;
       j["options"] = std::move(o);
+      if (!e.memo.empty()) j["memo"] = e.memo;
       break;
     }
     case Event::Type::kStarted:
@@ -90,6 +91,7 @@ Result<Event> DecodeEvent(std::string_view text) {
         e.options.name = o.value("name", "");
         e.options.generate_name = o.value("generateName", "");
         e.options.labels = o.value("labels", std::map<std::string, std::string>{});
+        e.memo = j.value("memo", std::vector<std::string>{});
         break;
       }
       case Event::Type::kStarted:

@@ -22,6 +22,7 @@ struct Event {
   std::string workflow;                // submit: the name it got; commands: their target
   std::string document;                // submit: the manifest as JSON (spec::Workflow::source_json)
   SubmitOptions options;               // submit
+  std::vector<std::string> memo;       // submit of a retry: the earlier run's nodes (NodeToJson)
   std::string attempt;                 // started
   std::string spoke;                   // started
   Micros at = 0;                       // started

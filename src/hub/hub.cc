@@ -213,7 +213,13 @@ struct Hub::Impl final : spoke::SpokeListener {
       case Event::Type::kSubmit: {
         auto wf = Prepare(e);
         if (!wf) return Fail(wf.error());
-        return engine.Submit(std::move(*wf));
+        std::vector<engine::Node> memo;
+        for (const std::string& json : e.memo) {
+          auto node = NodeFromJson(json);
+          if (!node) return Fail(node.error());
+          memo.push_back(std::move(*node));
+        }
+        return engine.Submit(std::move(*wf), std::move(memo));
       }
       case Event::Type::kStarted: {
         auto it = attempt_root.find(e.attempt);
@@ -625,7 +631,8 @@ struct Hub::Impl final : spoke::SpokeListener {
 
   // ------------------------------------------------------------ commands
 
-  Result<std::string> SubmitNow(const spec::Workflow& manifest, const SubmitOptions& options) {
+  Result<std::string> SubmitNow(const spec::Workflow& manifest, const SubmitOptions& submit,
+                                std::vector<engine::Node> memo = {}) {
     std::string errors;
     for (const spec::Diagnostic& d : spec::Lint(manifest, catalog)) {
       if (d.severity == spec::Diagnostic::Severity::kError) {
@@ -633,13 +640,16 @@ struct Hub::Impl final : spoke::SpokeListener {
       }
     }
     if (!errors.empty()) return Fail(InvalidArgument(errors));
-    auto wf = Resolved(manifest, options);
+    auto wf = Resolved(manifest, submit);
     if (!wf) return Fail(wf.error());
     Event e = Now(Event::Type::kSubmit);
     e.document = manifest.source_json;
-    e.options = options;
+    e.options = submit;
+    if (options.resumable) {
+      for (const engine::Node& n : memo) e.memo.push_back(NodeToJson(n));
+    }
     engine_clock.Set(e.now);
-    auto name = engine.Submit(std::move(*wf));
+    auto name = engine.Submit(std::move(*wf), std::move(memo));
     if (!name) return name;
     e.workflow = *name;
     Record(*name, e);
@@ -709,27 +719,97 @@ struct Hub::Impl final : spoke::SpokeListener {
     return {};
   }
 
-  // A new submission of a stored workflow's manifest: same spec and parameters, a new name.
-  Result<std::string> ResubmitNow(const std::string& workflow) {
-    auto rec = Stored(workflow);
-    if (!rec) return Fail(rec.error());
-    nlohmann::json body = nlohmann::json::parse(rec->body_json, nullptr, false);
-    if (!body.is_object() || !body.contains("spec")) {
-      return Fail(Internal("stored workflow " + workflow + " has no spec"));
+  // The manifest of a stored workflow (its spec with the parameters it ran with), named `name`
+  // or, when that is empty, generating a name as it did.
+  Result<spec::Workflow> StoredManifest(const store::WorkflowRecord& rec, const std::string& name) {
+    nlohmann::json body = nlohmann::json::parse(rec.body_json, nullptr, false);
+    if (!body.is_object() || !body.contains("spec") || !body["spec"].is_object()) {
+      return Fail(Internal("stored workflow " + rec.name + " has no spec"));
     }
     nlohmann::json doc;
     doc["apiVersion"] = "argoproj.io/v1alpha1";
     doc["kind"] = "Workflow";
     const nlohmann::json& md = body["metadata"];
-    std::string generate = md.value("generateName", "");
-    doc["metadata"]["generateName"] = generate.empty() ? workflow + "-" : generate;
-    if (md.contains("namespace")) doc["metadata"]["namespace"] = md["namespace"];
-    if (md.contains("labels")) doc["metadata"]["labels"] = md["labels"];
+    if (!name.empty()) {
+      doc["metadata"]["name"] = name;
+    } else {
+      std::string generate = md.is_object() ? md.value("generateName", "") : "";
+      doc["metadata"]["generateName"] = generate.empty() ? rec.name + "-" : generate;
+    }
+    if (md.is_object() && md.contains("namespace")) doc["metadata"]["namespace"] = md["namespace"];
+    if (md.is_object() && md.contains("labels")) doc["metadata"]["labels"] = md["labels"];
     doc["spec"] = body["spec"];
     doc["spec"].erase("suspend");
-    auto wf = spec::LoadManifest(doc.dump(), "workflow " + workflow);
+    return spec::LoadManifest(doc.dump(), "workflow " + rec.name);
+  }
+
+  // A new submission of a stored workflow's manifest: same spec and parameters, a new name.
+  Result<std::string> ResubmitNow(const std::string& workflow) {
+    auto rec = Stored(workflow);
+    if (!rec) return Fail(rec.error());
+    auto wf = StoredManifest(*rec, "");
     if (!wf) return Fail(wf.error());
     return SubmitNow(*wf, {});
+  }
+
+  // `argo retry`: runs a Failed or Error workflow again under its name; what succeeded keeps its
+  // outputs and does not run again (unless `restart_successful`), child workflows included.
+  Status RetryNow(const std::string& workflow, bool restart_successful) {
+    auto rec = Stored(workflow);
+    if (!rec) return Fail(rec.error());
+    if (rec->phase != "Failed" && rec->phase != "Error") {
+      return Fail(Error{ErrorCode::kFailedPrecondition,
+                        "workflow " + workflow + " is " +
+                            (rec->phase.empty() ? "new" : rec->phase) +
+                            ": only a Failed or Error workflow can be retried (resubmit runs "
+                            "it anew)",
+                        ""});
+    }
+    if (!rec->parent.empty()) {
+      return Fail(Error{ErrorCode::kFailedPrecondition,
+                        "workflow " + workflow + " was created by " + rec->parent + ": retry " +
+                            rec->parent + " instead",
+                        ""});
+    }
+    auto wf = StoredManifest(*rec, workflow);
+    if (!wf) return Fail(wf.error());
+    std::vector<engine::Node> memo;
+    std::set<std::string> kept_children;
+    if (!restart_successful) {
+      auto rows = store->ListNodes(workflow);
+      if (!rows) return Fail(rows.error());
+      for (const store::NodeRecord& row : *rows) {
+        auto node = NodeFromJson(row.body_json);
+        if (!node || node->phase != engine::Phase::kSucceeded) continue;
+        if (!node->child_workflow.empty()) kept_children.insert(node->child_workflow);
+        memo.push_back(std::move(*node));
+      }
+    }
+    // The old run goes (its children that did not succeed with it too), then the new one starts
+    // under the same name; both in the commit of this tick.
+    store::ListOptions children;
+    children.parent = workflow;
+    auto list = store->ListWorkflows(children);
+    if (!list) return Fail(list.error());
+    engine.Forget(workflow);
+    std::vector<std::string> stack;
+    for (const store::WorkflowRecord& c : *list) {
+      if (!kept_children.count(c.name)) stack.push_back(c.name);
+    }
+    while (!stack.empty()) {
+      std::string name = stack.back();
+      stack.pop_back();
+      deleted.push_back(name);
+      store::ListOptions grand;
+      grand.parent = name;
+      auto more = store->ListWorkflows(grand);
+      if (!more) return Fail(more.error());
+      for (const store::WorkflowRecord& c : *more) stack.push_back(c.name);
+    }
+    deleted.push_back(workflow);
+    auto name = SubmitNow(*wf, {}, std::move(memo));
+    if (!name) return Fail(name.error());
+    return {};
   }
 };
 
@@ -830,6 +910,10 @@ Status Hub::Resume(const std::string& workflow, const std::vector<engine::Param>
 
 Result<std::string> Hub::Resubmit(const std::string& workflow) {
   return impl_->Call<Result<std::string>>([&] { return impl_->ResubmitNow(workflow); });
+}
+
+Status Hub::Retry(const std::string& workflow, bool restart_successful) {
+  return impl_->Call<Status>([&] { return impl_->RetryNow(workflow, restart_successful); });
 }
 
 Status Hub::Delete(const std::string& workflow) {

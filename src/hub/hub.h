@@ -81,6 +81,9 @@ class Hub {
   Status Suspend(const std::string& workflow);    // no new task starts until resumed
   // Resumes a suspended workflow and its suspend nodes (whose outputs may be supplied).
   Status Resume(const std::string& workflow, const std::vector<engine::Param>& outputs = {});
+  // `argo retry`: runs a Failed or Error top-level workflow again under its name; nodes that
+  // succeeded keep their outputs and are not run again unless `restart_successful`.
+  Status Retry(const std::string& workflow, bool restart_successful = false);
   // A new workflow from the same manifest and parameters; returns its name.
   Result<std::string> Resubmit(const std::string& workflow);
   // Terminates the workflow if it runs, then removes it, its child workflows and their logs.

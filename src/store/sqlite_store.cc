@@ -338,6 +338,16 @@ Status SqliteStore::Apply(const Batch& batch) {
 }
 
 Status SqliteStore::ApplyLocked(const Batch& batch) {
+  if (!batch.deleted_workflows.empty()) {
+    auto stmt = Prepare(kDeleteWorkflow);
+    if (!stmt) return stmt.error();
+    for (const std::string& name : batch.deleted_workflows) {
+      ResetOnExit reset(*stmt);
+      if (BindAll(*stmt, name) != SQLITE_OK || sqlite3_step(*stmt) != SQLITE_DONE) {
+        return SqlError("apply batch: delete workflow '" + name + "'");
+      }
+    }
+  }
   if (!batch.events.empty()) {
     auto stmt = Prepare("INSERT INTO events (root, body_json) VALUES (?1, ?2)");
     if (!stmt) return stmt.error();
@@ -378,16 +388,6 @@ Status SqliteStore::ApplyLocked(const Batch& batch) {
       if (BindAll(*stmt, n.workflow, n.id, n.body_json) != SQLITE_OK ||
           sqlite3_step(*stmt) != SQLITE_DONE) {
         return SqlError("apply batch: upsert node '" + n.workflow + "/" + n.id + "'");
-      }
-    }
-  }
-  if (!batch.deleted_workflows.empty()) {
-    auto stmt = Prepare(kDeleteWorkflow);
-    if (!stmt) return stmt.error();
-    for (const std::string& name : batch.deleted_workflows) {
-      ResetOnExit reset(*stmt);
-      if (BindAll(*stmt, name) != SQLITE_OK || sqlite3_step(*stmt) != SQLITE_DONE) {
-        return SqlError("apply batch: delete workflow '" + name + "'");
       }
     }
   }

@@ -33,8 +33,8 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  // Writes workflows first, then nodes, then deletions, so a batch may create a workflow and its
-  // nodes together. A node whose workflow is in neither the batch nor the database fails the batch.
+  // Deletes first, then writes workflows, then nodes, so a batch may replace a workflow or create
+  // one and its nodes together. A node whose workflow is in neither the batch nor the database fails the batch.
   Status Apply(const Batch& batch) override;
   // Ordered by created_at descending, then name. `only_unfinished` keeps workflows whose phase is
   // not Succeeded, Failed or Error.

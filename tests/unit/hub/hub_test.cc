@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -300,6 +301,58 @@ TEST_F(HubTest, WatchersHearOfChanges) {
   hub->Unwatch(id);
   std::lock_guard lock(mu);
   EXPECT_TRUE(seen.count(*name));
+}
+
+}  // namespace
+}  // namespace hubspoke::hub
+
+namespace hubspoke::hub {
+namespace {
+
+TEST_F(HubTest, RetryRunsWhatFailedAndKeepsWhatSucceeded) {
+  auto hub = Open();
+  std::string counts = dir_ + "/counts", ok = dir_ + "/ok";
+  std::string yaml = R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: flaky-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: work
+        template: work
+        arguments:
+          parameters: [{name: i, value: "{{item}}"}]
+        withItems: [a, b, c]
+    - - name: after
+        template: work
+        arguments:
+          parameters: [{name: i, value: after}]
+  - name: work
+    inputs:
+      parameters: [{name: i}]
+    container:
+      image: alpine
+      command: [sh, -c, "echo {{inputs.parameters.i}} >> COUNTS; [ {{inputs.parameters.i}} != b ] || [ -f OK ]"]
+)";
+  for (auto [from, to] : {std::pair{"COUNTS", counts}, std::pair{"OK", ok}}) {
+    yaml.replace(yaml.find(from), strlen(from), to);
+  }
+  auto name = hub->Submit(Manifest(yaml));
+  ASSERT_TRUE(name.ok());
+  ASSERT_TRUE(WaitFor([&] { return Phase(*hub, *name) == "Failed"; }));
+  EXPECT_EQ(hub->Retry("no-such").error().code, ErrorCode::kNotFound);
+  std::ofstream(ok) << "now b passes\n";
+  ASSERT_TRUE(hub->Retry(*name).ok());
+  ASSERT_TRUE(WaitFor([&] { return Phase(*hub, *name) == "Succeeded"; }));
+  auto runs = Count(counts);
+  EXPECT_EQ(runs["a"], 1);
+  EXPECT_EQ(runs["c"], 1);
+  EXPECT_EQ(runs["b"], 2);
+  EXPECT_EQ(runs["after"], 1);
+  EXPECT_EQ(NodePhases(*hub, *name)["work(0:a)"], "Succeeded");
+  EXPECT_EQ(hub->Retry(*name).error().code, ErrorCode::kFailedPrecondition);
 }
 
 }  // namespace
