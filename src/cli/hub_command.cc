@@ -44,7 +44,10 @@ bool ParseListen(const std::string& text, std::string& host, int& port) {
     host = host.substr(1, host.size() - 2);
   }
   std::string digits = text.substr(colon + 1);
-  if (digits.size() > 5 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return false;
+  if (digits.size() > 5 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
   port = std::stoi(digits);
   return port <= 65535;
 }
@@ -150,6 +153,7 @@ int DoHub(const HubFlags& flags) {
   hub::HubOptions options;
   options.data_dir = flags.data_dir;
   options.forget_finished = true;
+  options.resumable = true;
   options.local_spokes = flags.spokes > 0
                              ? flags.spokes
                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -459,24 +459,22 @@ struct HttpApi::Impl {
   // Holds one of the max_streams slots and the stream's queue registration while it lives.
   class StreamSlot {
    public:
-    StreamSlot(Impl* impl, int connection_fd)
-        : impl_(impl), fd_(connection_fd), queue_(std::make_shared<StreamQueue>()) {
+    StreamSlot(Impl* impl, int connection_fd) : impl_(impl), fd_(connection_fd) {
       std::lock_guard<std::mutex> lock(impl_->streams_mu);
-      impl_->streams.insert(queue_.get());
+      impl_->streams.insert(&queue_);
     }
     ~StreamSlot() {
       {
         std::lock_guard<std::mutex> lock(impl_->streams_mu);
-        impl_->streams.erase(queue_.get());
+        impl_->streams.erase(&queue_);
       }
       impl_->open_streams--;
     }
-    // Waits up to a second for changes; returns them (empty on timeout or stop).
-    std::set<std::string> Wait() {
-      std::unique_lock<std::mutex> lock(queue_->mu);
-      queue_->cv.wait_for(lock, std::chrono::seconds(1),
-                          [&] { return !queue_->changed.empty() || impl_->stopping; });
-      return std::exchange(queue_->changed, {});
+    // Waits up to `timeout` for changes; returns them (empty on timeout or stop).
+    std::set<std::string> Wait(std::chrono::milliseconds timeout) {
+      std::unique_lock<std::mutex> lock(queue_.mu);
+      queue_.cv.wait_for(lock, timeout, [&] { return !queue_.changed.empty() || impl_->stopping; });
+      return std::exchange(queue_.changed, {});
     }
     // True when the API stops or the client hung up: a stream that has nothing to send would
     // otherwise only notice a gone client when it next writes, which may be never.
@@ -489,7 +487,7 @@ struct HttpApi::Impl {
    private:
     Impl* impl_;
     int fd_;
-    std::shared_ptr<StreamQueue> queue_;
+    StreamQueue queue_;
   };
 
   Impl(Hub& h, HttpApiOptions o) : hub(h), options(std::move(o)) {}
@@ -507,13 +505,14 @@ struct HttpApi::Impl {
   std::set<StreamQueue*> streams;
 
   void Routes();
-  // Registers a handler that checks the token and turns exceptions into 400/500 responses.
+  // Wraps a handler: checks the token, and turns exceptions into 400/500 responses.
   using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
   Handler Guard(Handler fn);
   void OnChanged(const std::vector<std::string>& names);
   std::unique_ptr<StreamSlot> AcquireStream(const httplib::Request& req, httplib::Response& res);
 
   Result<store::WorkflowRecord> FindWorkflow(const std::string& ns, const std::string& name);
+  Status CheckNameFree(const std::string& name);
   void SendWorkflow(httplib::Response& res, const std::string& ns, const std::string& name);
 
   void ListWorkflows(const httplib::Request& req, httplib::Response& res);
@@ -582,6 +581,17 @@ Result<store::WorkflowRecord> HttpApi::Impl::FindWorkflow(const std::string& ns,
     return Fail(NotFound("workflow " + name + " not found in namespace " + ns));
   }
   return std::move(**record);
+}
+
+// Hub::Submit only knows the workflows in the engine; with forget_finished a finished one lives
+// only in the store, and submitting its name again would overwrite it.
+Status HttpApi::Impl::CheckNameFree(const std::string& name) {
+  if (name.empty()) return {};
+  auto record = hub.store().GetWorkflow(name);
+  if (!record.ok()) return Fail(record.error());
+  if (*record)
+    return Fail(Error{ErrorCode::kAlreadyExists, "workflow " + name + " already exists", ""});
+  return {};
 }
 
 void HttpApi::Impl::SendWorkflow(httplib::Response& res, const std::string& ns,
@@ -667,6 +677,9 @@ void HttpApi::Impl::CreateWorkflow(const httplib::Request& req, httplib::Respons
     Json wf = Json::parse(manifest->source_json, nullptr, false);
     return SendJson(res, wf.is_object() ? wf : (*body)["workflow"]);
   }
+  if (Status s = CheckNameFree(manifest->metadata.name); !s.ok()) {
+    return SendHubError(res, s.error());
+  }
   auto name = hub.Submit(*manifest);
   if (!name.ok()) return SendHubError(res, name.error());
   SendWorkflow(res, ns, *name);
@@ -725,6 +738,7 @@ void HttpApi::Impl::SubmitFrom(const httplib::Request& req, httplib::Response& r
     }
     options.labels[item.substr(0, eq)] = item.substr(eq + 1);
   }
+  if (Status s = CheckNameFree(options.name); !s.ok()) return SendHubError(res, s.error());
   auto submitted = hub.SubmitFrom(*name, options);
   if (!submitted.ok()) return SendHubError(res, submitted.error());
   SendWorkflow(res, ns, *submitted);
@@ -863,7 +877,7 @@ void HttpApi::Impl::Logs(const httplib::Request& req, httplib::Response& res) {
         bool finished = !record.ok() || !*record || IsFinished(**record);
         if (finished || !refresh()) break;
         if (!send(drain(false))) return false;
-        slot->Wait();
+        slot->Wait(std::chrono::milliseconds(250));  // tasks write logs without commits: poll
       }
       refresh();
       if (!send(drain(true))) return false;
@@ -917,7 +931,7 @@ void HttpApi::Impl::Events(const httplib::Request& req, httplib::Response& res) 
         }
       }
       while (!slot->Done()) {
-        for (const std::string& name : slot->Wait()) {
+        for (const std::string& name : slot->Wait(std::chrono::seconds(1))) {
           if (!report(name)) return false;
         }
       }

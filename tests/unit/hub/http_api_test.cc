@@ -76,6 +76,7 @@ class HttpApiTest : public ::testing::Test {
     options.data_dir = dir_;
     options.local_spokes = 2;
     options.forget_finished = true;
+    options.resumable = true;
     hub_ = std::make_unique<Hub>(std::move(options), std::move(*store), spec::Catalog{});
     HttpApiOptions api;
     api.port = 0;
@@ -397,6 +398,24 @@ TEST_F(HttpApiTest, LogsOfAFinishedWorkflow) {
   EXPECT_TRUE(lines(Get("/api/v1/workflows/default/logged/log?grep=^bye")).empty());
   EXPECT_EQ(Get("/api/v1/workflows/default/logged/log?podName=nobody").status, 404);
   EXPECT_EQ(Get("/api/v1/workflows/default/logged/log?grep=(").body["field"], "grep");
+}
+
+TEST_F(HttpApiTest, FollowedLogsStreamUntilTheWorkflowFinishes) {
+  Json slow = Json::parse(R"({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+    "metadata": {"name": "slow"},
+    "spec": {"entrypoint": "main", "templates": [{"name": "main", "script": {"image": "alpine",
+      "command": ["sh"], "source": "echo one; sleep 0.5; echo two; sleep 0.5; echo three"}}]}})");
+  Create(slow);
+  WaitFor("slow", {"Running"});
+  Reply r = Get("/api/v1/workflows/default/slow/log?logOptions.follow=true");
+  ASSERT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.text, R"({"result":{"content":"one","podName":"slow"}})"
+                    "\n"
+                    R"({"result":{"content":"two","podName":"slow"}})"
+                    "\n"
+                    R"({"result":{"content":"three","podName":"slow"}})"
+                    "\n");
+  EXPECT_EQ(Get("/api/v1/workflows/default/slow").body["status"]["phase"], "Succeeded");
 }
 
 TEST_F(HttpApiTest, WatchStreamSeesTheWorkflowSucceed) {
