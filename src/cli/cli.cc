@@ -11,9 +11,9 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/client_commands.h"
 #include "cli/hub_command.h"
 #include "cli/render.h"
-#include "cli/store_commands.h"
 #include "common/log.h"
 #include "hub/hub.h"
 #include "hub/serialize.h"
@@ -394,42 +394,187 @@ int Main(int argc, char** argv) {
                          "  hubspoke lint examples/hub-and-spoke/*.yaml");
   lint_cmd->add_option("files", lint_files, "manifest files")->required()->check(CLI::ExistingFile);
 
-  StoreQuery query;
-  query.data_dir = DefaultDataDir();
-  auto add_data = [&](CLI::App* cmd) {
-    cmd->add_option("--data", query.data_dir,
-                    "state directory of earlier runs (default $XDG_STATE_HOME/hubspoke or "
-                    "~/.local/state/hubspoke)");
+  // Client commands: they talk to a hub; list, get and logs read a state directory without one.
+  ClientFlags client;
+  client.data_dir = DefaultDataDir();
+  const std::string hub_footer =
+      "\nFinding the hub: --server URL, else $HUBSPOKE_SERVER, else DIR/address, written by a hub "
+      "started with `hubspoke hub --data DIR` (DIR: --data, default $XDG_STATE_HOME/hubspoke or "
+      "~/.local/state/hubspoke).\nToken: --token, else $HUBSPOKE_TOKEN, else DIR/token when the "
+      "address came from DIR.";
+  const std::string local_footer =
+      hub_footer +
+      "\nWhen none of the three names a hub, this command reads the state directory DIR "
+      "directly (what `hubspoke run --data DIR` left there).";
+  auto add_client = [&](CLI::App* cmd, bool reads_local_state) {
+    cmd->add_option("--server", client.server, "hub URL, e.g. http://127.0.0.1:2746");
+    cmd->add_option("--token", client.token, "bearer token of the hub");
+    cmd->add_option("--data", client.data_dir,
+                    reads_local_state
+                        ? "state directory of a hub or of earlier runs"
+                        : "state directory of a running hub (for its address, token)");
+    cmd->add_option("-n,--namespace", client.namespace_, "namespace (default: default)");
+    cmd->footer(reads_local_state ? local_footer : hub_footer);
   };
-  CLI::App* list_cmd = app.add_subcommand(
-      "list",
-      "List the workflows of earlier runs in a state directory.\n\nExamples:\n"
-      "  hubspoke list\n  hubspoke list --status Failed --prefix spoke- --children");
-  add_data(list_cmd);
-  list_cmd->add_option("--status", query.phase, "only this phase (Succeeded, Failed, ...)");
-  list_cmd->add_option("--prefix", query.prefix, "only names starting with this");
-  list_cmd->add_flag("--children", query.with_children,
-                     "also the child workflows created by resource templates");
-  list_cmd->add_option("-o,--output", query.output, "name")->check(CLI::IsMember({"name"}));
+  auto add_output = [](CLI::App* cmd, std::string& output, std::vector<std::string> choices) {
+    std::string names;
+    for (const std::string& c : choices) names += (names.empty() ? "" : " | ") + c;
+    cmd->add_option("-o,--output", output, names)->check(CLI::IsMember(choices));
+  };
 
-  std::string get_name;
+  SubmitFlags submit;
+  CLI::App* submit_cmd = app.add_subcommand(
+      "submit",
+      "Submit workflows to a hub (like `argo submit`).\n\nExamples:\n"
+      "  hubspoke submit hello.yaml -p message=hi --wait\n"
+      "  hubspoke submit --from workflowtemplate/hub-orchestrator -p root=$HOME/src --watch\n"
+      "  hubspoke submit wf.yaml --generate-name nightly- -l team=infra -o name");
+  add_client(submit_cmd, false);
+  submit_cmd
+      ->add_option("files", submit.files,
+                   "Workflow manifests (WorkflowTemplates go in "
+                   "with `hubspoke template create`)")
+      ->check(CLI::ExistingFile);
+  submit_cmd->add_option("--from", submit.from,
+                         "submit a stored WorkflowTemplate: "
+                         "workflowtemplate/NAME");
+  submit_cmd->add_option("-p,--parameter", submit.params, "workflow parameter name=value");
+  submit_cmd->add_option("--entrypoint", submit.entrypoint, "template to start from");
+  submit_cmd->add_option("--name", submit.name, "workflow name");
+  submit_cmd->add_option("--generate-name", submit.generate_name, "name prefix, a suffix is added");
+  submit_cmd->add_option("-l,--labels", submit.labels, "labels k=v[,k=v]");
+  submit_cmd->add_flag("--wait", submit.wait, "wait until it finishes; exit 1 if it failed");
+  submit_cmd->add_flag("--watch", submit.watch, "show it live until it finishes; exit 1 if failed");
+  submit_cmd->add_flag("--log", submit.log, "print its logs as they come until it finishes");
+  add_output(submit_cmd, submit.output, {"name", "json", "yaml", "wide"});
+
+  ListFlags list;
+  CLI::App* list_cmd =
+      app.add_subcommand("list",
+                         "List workflows, newest first.\n\nExamples:\n"
+                         "  hubspoke list\n  hubspoke list --running\n"
+                         "  hubspoke list --status Failed --prefix spoke- --children\n"
+                         "  hubspoke list -l team=infra -o name");
+  add_client(list_cmd, true);
+  list_cmd->add_flag("--running", list.running, "only running workflows");
+  list_cmd->add_flag("--completed", list.completed, "only finished workflows (hub only)");
+  list_cmd->add_option("--status", list.status, "only these phases: Succeeded, Failed, ...");
+  list_cmd->add_option("--prefix", list.prefix, "only names starting with this");
+  list_cmd->add_option("-l,--selector", list.selector,
+                       "label selector, e.g. k=v,k2!=v2 (hub only)");
+  list_cmd->add_flag("--children", list.children,
+                     "also the child workflows created by resource templates");
+  add_output(list_cmd, list.output, {"name", "json", "wide"});
+
+  std::string get_name, get_output;
   CLI::App* get_cmd = app.add_subcommand(
       "get",
-      "Show a workflow of an earlier run: its node tree and summary.\n\nExamples:\n"
+      "Show a workflow: its node tree and summary (NAME may be @latest on a hub).\n\nExamples:\n"
       "  hubspoke get hub-orchestrator-x7k2p\n  hubspoke get hello -o json");
-  add_data(get_cmd);
+  add_client(get_cmd, true);
   get_cmd->add_option("name", get_name, "workflow name")->required();
-  get_cmd->add_option("-o,--output", query.output, "json | yaml | wide | name")
-      ->check(CLI::IsMember({"json", "yaml", "wide", "name"}));
+  add_output(get_cmd, get_output, {"json", "yaml", "wide", "name"});
 
-  std::string logs_name, logs_node;
+  LogsFlags logs;
   CLI::App* logs_cmd = app.add_subcommand(
       "logs",
       "Print the logs of a workflow's tasks, each line prefixed by its node.\n\nExamples:\n"
-      "  hubspoke logs hello\n  hubspoke logs hello 'say(0:ann)'");
-  add_data(logs_cmd);
-  logs_cmd->add_option("name", logs_name, "workflow name")->required();
-  logs_cmd->add_option("node", logs_node, "only this node (id, name or display name)");
+      "  hubspoke logs hello\n  hubspoke logs hello 'say(0:ann)'\n"
+      "  hubspoke logs @latest -f --grep error --tail 20");
+  add_client(logs_cmd, true);
+  logs_cmd->add_option("name", logs.name, "workflow name")->required();
+  logs_cmd->add_option("node", logs.node, "only this node (id, name or display name)");
+  logs_cmd->add_flag("-f,--follow", logs.follow, "keep printing new lines until it finishes (hub)");
+  logs_cmd->add_option("--tail", logs.tail, "only the last N lines of each node (hub)")
+      ->check(CLI::NonNegativeNumber);
+  logs_cmd->add_option("--grep", logs.grep, "only lines matching this regular expression (hub)");
+
+  std::string watch_name;
+  CLI::App* watch_cmd = app.add_subcommand(
+      "watch",
+      "Show a workflow live until it finishes, then its tree and summary; exit 1 if it failed.\n"
+      "\nExample:\n  hubspoke watch @latest");
+  add_client(watch_cmd, false);
+  watch_cmd->add_option("name", watch_name, "workflow name")->required();
+
+  std::vector<std::string> wait_names;
+  CLI::App* wait_cmd = app.add_subcommand(
+      "wait",
+      "Wait until workflows finish; print each one's phase; exit 1 if one Failed or Errored.\n"
+      "\nExample:\n  hubspoke wait hello-x7k2p hello-9fz2q");
+  add_client(wait_cmd, false);
+  wait_cmd->add_option("names", wait_names, "workflow names")->required();
+
+  std::vector<std::string> delete_names;
+  CLI::App* delete_cmd = app.add_subcommand(
+      "delete",
+      "Delete workflows (a running one is terminated first), their children and logs.\n"
+      "\nExample:\n  hubspoke delete hello-x7k2p");
+  add_client(delete_cmd, false);
+  delete_cmd->add_option("names", delete_names, "workflow names")->required();
+
+  ActionFlags action;
+  std::vector<std::pair<CLI::App*, std::string>> action_cmds;
+  for (const auto& [verb, what] : std::vector<std::pair<std::string, std::string>>{
+           {"stop", "Stop workflows: no new task starts; exit handlers still run."},
+           {"terminate", "Terminate workflows: running tasks are killed; no exit handlers."},
+           {"suspend", "Suspend workflows: no new task starts until resumed."},
+           {"resume", "Resume suspended workflows and their suspend nodes."},
+           {"retry", "Retry failed workflows: their failed nodes run again."},
+           {"resubmit", "Submit workflows again as new ones, with the same parameters."}}) {
+    CLI::App* cmd =
+        app.add_subcommand(verb, what + "\n\nExample:\n  hubspoke " + verb + " hello-x7k2p");
+    add_client(cmd, false);
+    cmd->add_option("names", action.names, "workflow names")->required();
+    if (verb == "retry") {
+      cmd->add_flag("--restart-successful", action.restart_successful,
+                    "run the succeeded nodes again too");
+    }
+    if (verb == "resume") {
+      cmd->add_option("-p,--parameter", action.params,
+                      "output parameter of the suspend nodes, name=value");
+    }
+    action_cmds.push_back({cmd, verb});
+  }
+
+  TemplateFlags tmpl;
+  CLI::App* template_cmd = app.add_subcommand(
+      "template",
+      "Manage the WorkflowTemplates stored on a hub.\n\nExamples:\n"
+      "  hubspoke template create examples/hub-and-spoke/*.yaml\n"
+      "  hubspoke template list\n  hubspoke template get hub-orchestrator -o json\n"
+      "  hubspoke template delete hub-orchestrator\n  hubspoke template lint my-template.yaml");
+  template_cmd->require_subcommand(1);
+  for (const auto& [verb, what, arg] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"create",
+            "Store WorkflowTemplates on the hub (an existing name is refused).\n\nExample:\n"
+            "  hubspoke template create examples/hub-and-spoke/*.yaml",
+            "files"},
+           {"list", "List the stored WorkflowTemplates.\n\nExample:\n  hubspoke template list", ""},
+           {"get",
+            "Print stored WorkflowTemplates (YAML unless -o json).\n\nExample:\n"
+            "  hubspoke template get hub-orchestrator -o json",
+            "names"},
+           {"delete",
+            "Delete stored WorkflowTemplates.\n\nExample:\n"
+            "  hubspoke template delete hub-orchestrator",
+            "names"},
+           {"lint",
+            "Check manifests on the hub, against the templates it stores.\n\nExample:\n"
+            "  hubspoke template lint my-template.yaml",
+            "files"}}) {
+    CLI::App* cmd = template_cmd->add_subcommand(verb, what);
+    add_client(cmd, false);
+    if (!arg.empty()) {
+      auto* opt =
+          cmd->add_option(arg, tmpl.args, arg == "files" ? "manifest files" : "names")->required();
+      if (arg == "files") opt->check(CLI::ExistingFile);
+    }
+    if (verb == "list") add_output(cmd, tmpl.output, {"name", "json"});
+    if (verb == "get") add_output(cmd, tmpl.output, {"json", "yaml"});
+    cmd->callback([&tmpl, verb = verb] { tmpl.action = verb; });
+  }
 
   HubFlags hub_flags;
   hub_flags.data_dir = DefaultDataDir();
@@ -474,9 +619,19 @@ int Main(int argc, char** argv) {
   }
   if (*run_cmd) return DoRun(run);
   if (*lint_cmd) return DoLint(lint_files);
-  if (*list_cmd) return ListWorkflows(query, std::cout, std::cerr);
-  if (*get_cmd) return GetWorkflow(query, get_name, std::cout, std::cerr);
-  if (*logs_cmd) return PrintLogs(query, logs_name, logs_node, std::cout, std::cerr);
+  if (*submit_cmd) return Submit(client, submit, std::cout, std::cerr);
+  if (*list_cmd) return List(client, list, std::cout, std::cerr);
+  if (*get_cmd) return Get(client, get_name, get_output, std::cout, std::cerr);
+  if (*logs_cmd) return Logs(client, logs, std::cout, std::cerr);
+  if (*watch_cmd) return Watch(client, watch_name, std::cout, std::cerr);
+  if (*wait_cmd) return Wait(client, wait_names, std::cout, std::cerr);
+  if (*delete_cmd) return Delete(client, delete_names, std::cout, std::cerr);
+  for (const auto& [cmd, verb] : action_cmds) {
+    if (!*cmd) continue;
+    action.action = verb;
+    return Act(client, action, std::cout, std::cerr);
+  }
+  if (*template_cmd) return Templates(client, tmpl, std::cout, std::cerr);
   if (*hub_cmd) return DoHub(hub_flags);
   if (*version_cmd) {
     std::cout << "hubspoke " << kVersion << "\n";

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/render.h"
+#include "cli/table.h"
 #include "common/clock.h"
 #include "hub/serialize.h"
 #include "store/store.h"
@@ -43,25 +44,10 @@ Result<Loaded> Load(store::Store& store, const std::string& name) {
   return Loaded{std::move(**record), std::move(*nodes), std::move(*status)};
 }
 
-// The time from `t` to `now`, as `argo list` prints ages and durations.
-std::string Age(Micros t, Micros now) {
-  if (t <= 0) return "-";
-  int64_t s = (now - t) / 1'000'000;
-  if (s < 60) return std::to_string(s) + "s";
-  if (s < 3600) return std::to_string(s / 60) + "m";
-  if (s < 86400) return std::to_string(s / 3600) + "h";
-  return std::to_string(s / 86400) + "d";
-}
-
 // Prints a failed command's error the way every hubspoke command does; returns its exit code.
 int Report(std::ostream& err, const Error& error) {
   err << "hubspoke: " << error.ToString() << "\n";
   return 1;
-}
-
-std::string Pad(std::string s, size_t width) {
-  if (s.size() < width) s.append(width - s.size(), ' ');
-  return s;
 }
 
 }  // namespace
@@ -76,7 +62,8 @@ int ListWorkflows(const StoreQuery& query, std::ostream& out, std::ostream& err)
   if (!records.ok()) return Report(err, records.error());
   SystemClock clock;
   Micros now = clock.Now();
-  std::vector<std::vector<std::string>> rows;
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "STATUS", "AGE", "DURATION", "PROGRESS", "MESSAGE"}};
   for (const auto& r : *records) {
     if (!query.with_children && !r.parent.empty()) continue;
     if (query.output == "name") {
@@ -90,21 +77,7 @@ int ListWorkflows(const StoreQuery& query, std::ostream& out, std::ostream& err)
                     status.value("progress", ""), status.value("message", "")});
   }
   if (query.output == "name") return 0;
-  std::vector<std::string> title = {"NAME", "STATUS", "AGE", "DURATION", "PROGRESS", "MESSAGE"};
-  std::vector<size_t> widths(title.size());
-  for (size_t c = 0; c < title.size(); ++c) widths[c] = title[c].size();
-  for (const auto& row : rows) {
-    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
-  }
-  auto print = [&](const std::vector<std::string>& row) {
-    std::string line;
-    for (size_t c = 0; c + 1 < row.size(); ++c) line += Pad(row[c], widths[c] + 3);
-    line += row.back();
-    line.erase(line.find_last_not_of(' ') + 1);
-    out << line << "\n";
-  };
-  print(title);
-  for (const auto& row : rows) print(row);
+  PrintTable(rows, out);
   return 0;
 }
 
