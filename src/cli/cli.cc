@@ -306,8 +306,8 @@ int DoRun(const RunFlags& flags) {
         }
       }
       std::cerr << "hubspoke: workflow " << name << " is suspended at node " << where
-                << "; resuming it needs a hub (`hubspoke hub` with `hubspoke resume`, not built "
-                   "yet), so this run stops here\n";
+                << "; this run stops here. To suspend and resume, submit it to a hub "
+                   "(`hubspoke hub`, then `hubspoke submit` and `hubspoke resume`)\n";
     }
   });
   for (const std::string& doc : json_docs) {

@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/log.h"
 #include "hub/events.h"
@@ -565,7 +566,13 @@ struct Hub::Impl final : spoke::SpokeListener {
   void Persist(const engine::Changes& changes, const std::vector<std::string>& done_roots) {
     store::Batch batch;
     std::set<std::string> touched;
-    for (const std::string& name : changes.workflows) {
+    // A workflow's row carries its progress, which its nodes change.
+    std::vector<std::string> rows = changes.workflows;
+    std::unordered_set<std::string> listed(rows.begin(), rows.end());
+    for (const auto& [name, indexes] : changes.nodes) {
+      if (listed.insert(name).second) rows.push_back(name);
+    }
+    for (const std::string& name : rows) {
       const engine::WorkflowStatus* st = engine.Find(name);
       const spec::Workflow* sp = engine.FindSpec(name);
       if (!st || !sp) continue;

@@ -310,7 +310,7 @@ spec:
   EXPECT_EQ((*approve)["type"], "Suspend");
   EXPECT_EQ(NodeByDisplayName(wf, "deploy"), nullptr);
   EXPECT_NE(r.err.find("workflow wait is suspended at node approve"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("needs a hub"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("submit it to a hub"), std::string::npos) << r.err;
 }
 
 TEST_F(CliTest, NodeSelectorOnTheHostsWellKnownLabelsRuns) {
