@@ -150,6 +150,8 @@ int DoHub(const HubFlags& flags) {
     return Failed("--listen " + flags.listen + ": expected HOST:PORT, e.g. 127.0.0.1:2746",
                   kExitUsage);
   }
+  // A service logs what it does (restarts, lost spokes); HUBSPOKE_LOG=debug says more.
+  if (GetLogLevel() > LogLevel::kInfo) SetLogLevel(LogLevel::kInfo);
   hub::HubOptions options;
   options.data_dir = flags.data_dir;
   options.forget_finished = true;
