@@ -7,6 +7,9 @@ namespace {
 
 using Json = nlohmann::json;
 
+// The version of the stored event format; a change to it needs a store migration.
+constexpr int kEventFormat = 1;
+
 constexpr const char* kTypeNames[] = {"submit", "started",   "finished", "timer",
                                       "stop",   "terminate", "suspend",  "resume"};
 
@@ -20,6 +23,7 @@ Json ParamsJson(const std::vector<engine::Param>& params) {
 
 std::string EncodeEvent(const Event& e) {
   Json j;
+  j["v"] = kEventFormat;
   j["type"] = kTypeNames[static_cast<int>(e.type)];
   j["now"] = e.now;
   switch (e.type) {
@@ -69,6 +73,10 @@ std::string EncodeEvent(const Event& e) {
 Result<Event> DecodeEvent(std::string_view text) {
   try {
     Json j = Json::parse(text);
+    if (int v = j.value("v", 0); v != kEventFormat) {
+      return Fail(InvalidArgument("stored event has format " + std::to_string(v) +
+                                  "; this hubspoke reads format " + std::to_string(kEventFormat)));
+    }
     Event e;
     std::string type = j.at("type").get<std::string>();
     int t = 0;
