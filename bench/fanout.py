@@ -7,7 +7,7 @@ Runs, in the same session and interleaved round by round so machine noise hits a
   - xargs -P2, make -j2 and GNU parallel -j2 on the same N, where installed
 and prints the median wall time of each, tasks/s, and the ratio to the floor.
 
-Usage: bench/fanout.py [--n 10000] [--rounds 3] [--build build]
+Usage: bench/fanout.py [--n 10000] [--rounds 3] [--build build] [--quick]
 """
 import argparse
 import os
@@ -52,6 +52,8 @@ def main():
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--build", default=os.path.join(REPO, "build"))
+    ap.add_argument("--quick", action="store_true",
+                    help="only the floor and hubspoke (no xargs, make, GNU parallel)")
     args = ap.parse_args()
 
     hubspoke = os.path.join(args.build, "hubspoke")
@@ -80,7 +82,9 @@ def main():
             ["sh", "-c", f"seq {args.n} | xargs -P2 -n1 /bin/true"]),
         "make -j2": lambda r: timed(["make", "-s", "-j2", "-f", makefile]),
     }
-    if shutil.which("parallel"):
+    if args.quick:
+        runners = {k: v for k, v in runners.items() if k.startswith(("spawnbench", "hubspoke"))}
+    elif shutil.which("parallel"):
         runners["GNU parallel -j2"] = lambda r: timed(
             ["sh", "-c", f"seq {args.n} | parallel -j2 /bin/true"])
 

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/log.h"
 #include "exec/spawn.h"
 
 namespace hubspoke::exec {
@@ -190,6 +191,10 @@ class Attempt {
   void StartStopping(pid_t pgid, int64_t now_us);
   // Reads what is available on the stdout pipe; false at end of file.
   bool ReadStdout();
+  // Reads what is available on the stderr pipe into the log; false at end of file.
+  bool ReadStderr();
+  // Creates the log file on the task's first output; a failure costs the log, not the task.
+  void OpenLog();
   void DrainStdout();
   void Reap(const Spawned& child);
   void ReadOutputFiles();
@@ -205,7 +210,10 @@ class Attempt {
   PathMap paths_;
   SpawnRequest request_;
   Fd log_fd_;
+  bool log_failed_ = false;
+  bool reused_dir_ = false;
   Fd stdout_read_;
+  Fd stderr_read_;
   Fd event_fd_;
   int64_t kill_at_us_ = -1;  // monotonic; SIGKILL the group then
   bool stopping_ = false;
@@ -214,7 +222,14 @@ class Attempt {
 
 Attempt::~Attempt() {
   if (registered_) runner_->Unregister(spec_.attempt_id);
-  if (created_dir_ && !runner_->options.keep_attempt_dirs) {
+  if (reused_dir_) {
+    // Usually empty; whatever the task left goes, the directory stays for the next one.
+    std::error_code ec;
+    for (fs::directory_iterator it(attempt_dir_, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code ignored;
+      fs::remove_all(it->path(), ignored);
+    }
+  } else if (created_dir_ && !runner_->options.keep_attempt_dirs) {
     // Most tasks leave nothing behind: two rmdirs are much cheaper than a directory walk.
     if (spec_.private_tmp) rmdir((attempt_dir_ + "/tmp").c_str());
     if (rmdir(attempt_dir_.c_str()) != 0) {
@@ -249,12 +264,22 @@ ExecResult Attempt::Run() {
   stdout_write.Reset(pipe_fds[1]);
   fcntl(stdout_read_.get(), F_SETFL, O_NONBLOCK);
 
+  // stderr goes only to the log, through a pipe too: the log file is created on first output.
+  Fd stderr_write;
+  if (!spec_.log_path.empty()) {
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) return NotStarted("pipe: " + ErrnoText(errno));
+    stderr_read_.Reset(pipe_fds[0]);
+    stderr_write.Reset(pipe_fds[1]);
+    fcntl(stderr_read_.get(), F_SETFL, O_NONBLOCK);
+  }
+
   request_.stdin_fd = runner_->dev_null.get();
   request_.stdout_fd = stdout_write.get();
-  request_.stderr_fd = log_fd_.get() >= 0 ? log_fd_.get() : runner_->dev_null.get();
+  request_.stderr_fd = stderr_write.get() >= 0 ? stderr_write.get() : runner_->dev_null.get();
   result_.started_us = NowMicros(CLOCK_REALTIME);
   Spawned child = Spawn(request_);
   stdout_write.Reset(-1);
+  stderr_write.Reset(-1);
   if (child.pid < 0) {
     if (child.step == "exec" && (child.error == ENOENT || child.error == ENOTDIR)) {
       return NotStarted(NotFoundMessage(spec_, spec_.argv[0]));
@@ -302,6 +327,15 @@ bool Attempt::Prepare() {
     result_.message = "no command to run";
     return false;
   }
+  if (!spec_.reuse_dir.empty()) {
+    attempt_dir_ = spec_.reuse_dir;
+    if (mkdir(attempt_dir_.c_str(), 0755) != 0 && errno != EEXIST) {
+      result_.message = "cannot create " + attempt_dir_ + ": " + ErrnoText(errno);
+      return false;
+    }
+    reused_dir_ = true;
+    return PrepareFileSystem() && PrepareCommand();
+  }
   attempt_dir_ = JoinPath(runner_->options.work_root, id);
   if (mkdir(attempt_dir_.c_str(), 0755) != 0) {
     if (errno != EEXIST) {
@@ -317,13 +351,6 @@ bool Attempt::Prepare() {
     }
   }
   created_dir_ = true;
-  if (!spec_.log_path.empty()) {
-    log_fd_.Reset(open(spec_.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-    if (log_fd_.get() < 0) {
-      result_.message = "cannot open log " + spec_.log_path + ": " + ErrnoText(errno);
-      return false;
-    }
-  }
   return PrepareFileSystem() && PrepareCommand();
 }
 
@@ -433,6 +460,7 @@ bool Attempt::ReadStdout() {
   for (;;) {
     ssize_t n = read(stdout_read_.get(), buf, sizeof(buf));
     if (n > 0) {
+      if (log_fd_.get() < 0 && !spec_.log_path.empty() && !log_failed_) OpenLog();
       if (log_fd_.get() >= 0) WriteAll(log_fd_.get(), buf, static_cast<size_t>(n));
       out.append(buf, static_cast<size_t>(n));
       // Keep the tail; trimming only past twice the limit keeps the copying amortized.
@@ -444,8 +472,32 @@ bool Attempt::ReadStdout() {
   }
 }
 
+bool Attempt::ReadStderr() {
+  char buf[kReadChunk];
+  for (;;) {
+    ssize_t n = read(stderr_read_.get(), buf, sizeof(buf));
+    if (n > 0) {
+      if (log_fd_.get() < 0 && !log_failed_) OpenLog();
+      if (log_fd_.get() >= 0) WriteAll(log_fd_.get(), buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return n != 0;
+  }
+}
+
+void Attempt::OpenLog() {
+  log_fd_.Reset(open(spec_.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (log_fd_.get() < 0) {
+    log_failed_ = true;
+    LogWarn("attempt " + spec_.attempt_id + ": cannot open log " + spec_.log_path + ": " +
+            ErrnoText(errno) + "; its output is kept as the result only");
+  }
+}
+
 void Attempt::DrainStdout() {
   if (stdout_read_.get() >= 0) ReadStdout();
+  if (stderr_read_.get() >= 0) ReadStderr();
 }
 
 void Attempt::StartStopping(pid_t pgid, int64_t now_us) {
@@ -457,8 +509,10 @@ void Attempt::StartStopping(pid_t pgid, int64_t now_us) {
 void Attempt::Supervise(const Spawned& child) {
   const int64_t deadline_us =
       spec_.timeout_ms > 0 ? NowMicros(CLOCK_MONOTONIC) + spec_.timeout_ms * 1000 : -1;
-  pollfd fds[3] = {
-      {child.pidfd, POLLIN, 0}, {stdout_read_.get(), POLLIN, 0}, {event_fd_.get(), POLLIN, 0}};
+  pollfd fds[4] = {{child.pidfd, POLLIN, 0},
+                   {stdout_read_.get(), POLLIN, 0},
+                   {event_fd_.get(), POLLIN, 0},
+                   {stderr_read_.get(), POLLIN, 0}};  // -1 (ignored) without a log
   for (;;) {
     int64_t now_us = NowMicros(CLOCK_MONOTONIC);
     if (!stopping_ && deadline_us >= 0 && now_us >= deadline_us) {
@@ -471,13 +525,14 @@ void Attempt::Supervise(const Spawned& child) {
     }
     int64_t wake_us = stopping_ ? kill_at_us_ : deadline_us;
     int timeout_ms = wake_us < 0 ? -1 : static_cast<int>((wake_us - now_us + 999) / 1000);
-    int n = poll(fds, 3, timeout_ms);
+    int n = poll(fds, 4, timeout_ms);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;  // cannot wait: Reap() still collects the exit
     }
     if (fds[0].revents != 0) break;  // the leader exited
     if (fds[1].revents != 0 && !ReadStdout()) fds[1].fd = -1;
+    if (fds[3].revents != 0 && !ReadStderr()) fds[3].fd = -1;
     if (fds[2].revents != 0) {
       uint64_t value;
       if (read(event_fd_.get(), &value, sizeof(value)) < 0) value = 0;

@@ -28,8 +28,13 @@ struct ExecSpec {
   bool private_tmp = true;                // /tmp is the attempt's own directory
   std::vector<std::string> output_files;  // paths (as the task sees them) to read after exit
   std::vector<std::string>
-      private_dirs;      // extra absolute paths given a private empty dir (emptyDir)
-  std::string log_path;  // stdout+stderr appended here when set
+      private_dirs;  // extra absolute paths given a private empty dir (emptyDir)
+  // stdout+stderr appended here when set; the file is created only once the task prints.
+  std::string log_path;
+  // When set, the attempt runs in this directory (created if missing) and leaves it empty, instead
+  // of creating and removing a directory of its own: a spoke slot reuses one, which spares the
+  // file system an inode per task.
+  std::string reuse_dir;
 };
 
 struct ExecResult {

@@ -30,6 +30,9 @@ struct SpokeSlot {
   bool local = false;
 };
 
+// How often a running workflow's stored row (its progress) follows its nodes.
+constexpr Micros kProgressEvery = 250'000;
+
 // Tasks queued in the local pool beyond its free slots (see the constructor).
 constexpr int kLocalPrefetch = 1;
 
@@ -92,9 +95,12 @@ struct Hub::Impl final : spoke::SpokeListener {
   std::vector<std::pair<SpokeSlot*, std::string>> to_ack;     // results committed by the next flush
   std::unordered_map<std::string, std::string> attempt_root;  // outstanding attempt -> root
   std::multimap<Micros, std::string> timers;
-  std::vector<store::EventRecord> log;     // events applied since the last commit
-  std::vector<std::string> deleted;        // workflows deleted since the last commit
-  std::vector<std::string> deleted_roots;  // their event logs, to drop with the next commit
+  std::vector<store::EventRecord> log;  // events applied since the last commit
+  std::vector<std::string> deleted;     // workflows deleted since the last commit
+  std::vector<std::string> deleted_roots;
+  std::unordered_map<std::string, Micros>
+      progress_written;  // workflow -> its row's last write  // their event logs, to drop with the
+                         // next commit
   bool replaying = false;
   size_t next_spoke = 0;
   std::thread thread;
@@ -558,6 +564,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       for (auto& name : effects.finished) finished.insert(name);
       done_cv.notify_all();
     }
+    for (const std::string& name : effects.finished) progress_written.erase(name);
     if (options.forget_finished) {
       for (const std::string& root : done_roots) engine.Forget(root);
     }
@@ -566,11 +573,19 @@ struct Hub::Impl final : spoke::SpokeListener {
   void Persist(const engine::Changes& changes, const std::vector<std::string>& done_roots) {
     store::Batch batch;
     std::set<std::string> touched;
-    // A workflow's row carries its progress, which its nodes change.
+    // A workflow's row also carries its progress, which its nodes change: that is refreshed at
+    // most every kProgressEvery (the nodes themselves are stored at once), so a fan-out does not
+    // rewrite its workflow's row for each task.
     std::vector<std::string> rows = changes.workflows;
     std::unordered_set<std::string> listed(rows.begin(), rows.end());
+    Micros now = clock.Now();
+    for (const std::string& name : rows) progress_written[name] = now;
     for (const auto& [name, indexes] : changes.nodes) {
-      if (listed.insert(name).second) rows.push_back(name);
+      if (listed.count(name)) continue;
+      Micros& last = progress_written[name];
+      if (now - last < kProgressEvery) continue;
+      last = now;
+      rows.push_back(name);
     }
     for (const std::string& name : rows) {
       const engine::WorkflowStatus* st = engine.Find(name);

@@ -318,7 +318,8 @@ void LocalSpoke::Work(int slot) {
       std::filesystem::create_directories(std::filesystem::path(spec->log_path).parent_path(), ec);
     }
     listener_->OnTaskStarted(task.attempt_id, me, clock.Now());
-    if (sandbox) spec->private_tmp = false;  // this thread's /tmp is private already
+    if (sandbox) spec->private_tmp = false;           // this thread's /tmp is private already
+    spec->reuse_dir = options_.work_root + "/slot-" + std::to_string(slot + 1);  // one at a time
     exec::ExecResult r = runner_.Run(*spec);
     if (sandbox) sandbox->Clear();
     result.started = r.started;

@@ -233,6 +233,31 @@ TEST_F(ProcessRunnerTest, LogFileGetsStdoutAndStderr) {
   EXPECT_NE(log.find("err\n"), std::string::npos);
 }
 
+TEST_F(ProcessRunnerTest, ASilentTaskCreatesNoLogFileAndStderrAloneCreatesOne) {
+  ExecSpec silent = Shell("a1", "true");
+  silent.log_path = dir_.path() + "/silent.log";
+  EXPECT_EQ(runner_.Run(silent).exit_code, 0);
+  EXPECT_FALSE(fs::exists(silent.log_path));
+  ExecSpec loud = Shell("a2", "echo only-err >&2; exit 4");
+  loud.log_path = dir_.path() + "/loud.log";
+  EXPECT_EQ(runner_.Run(loud).exit_code, 4);
+  EXPECT_EQ(ReadText(loud.log_path), "only-err\n");
+}
+
+TEST_F(ProcessRunnerTest, AReusedDirectoryIsTheWorkingDirAndIsLeftEmpty) {
+  std::string slot = dir_.path() + "/slot-1";
+  for (const char* id : {"a1", "a2"}) {
+    ExecSpec spec = Shell(id, "pwd; ls -A | wc -l; mkdir -p sub && touch sub/f file");
+    spec.reuse_dir = slot;
+    spec.private_tmp = false;  // as in a spoke slot, whose thread has a private /tmp already
+    ExecResult r = runner_.Run(spec);
+    EXPECT_EQ(r.stdout_text, slot + "\n0") << id << ": starts in an empty directory";
+    EXPECT_TRUE(fs::is_directory(slot));
+    EXPECT_TRUE(fs::is_empty(slot)) << id;
+    EXPECT_FALSE(fs::exists(dir_.path() + "/work/" + id));
+  }
+}
+
 TEST_F(ProcessRunnerTest, OutputFilesAreReadAfterExitAndMissingOnesAreAbsent) {
   ExecSpec spec = Shell("a1", "echo rel > rel.txt; echo abs > " + dir_.path() + "/abs.txt");
   spec.output_files = {"rel.txt", dir_.path() + "/abs.txt", "missing.txt"};
