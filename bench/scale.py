@@ -16,7 +16,6 @@ Usage: bench/scale.py [--steps 200] [--n 100000] [--m 5000] [--rounds 3] [--only
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -130,11 +129,14 @@ def bench_scale(ctx, args):
     path = write(os.path.join(ctx["work"], "scale.yaml"), FANOUT.format(n=args.n))
     data = os.path.join(ctx["work"], "scale-state")
     floor = run([ctx["spawnbench"], "spawn", str(args.n), "2", "/bin/true"])[0]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    wall, _ = run([ctx["hubspoke"], "run", path, "--spokes", "2", "-q", "--data", data])
-    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    if rss_mb * 1024 <= before:
-        rss_mb = float("nan")  # an earlier child had a larger peak; not this run's figure
+    start = time.monotonic()
+    hub = subprocess.Popen([ctx["hubspoke"], "run", path, "--spokes", "2", "-q", "--data", data],
+                           stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(hub.pid, 0)  # this child's own peak RSS, in KiB
+    wall = time.monotonic() - start
+    if status != 0:
+        sys.exit(f"hubspoke run of the scale workflow failed (status {status})")
+    rss_mb = usage.ru_maxrss / 1024
     names = [line.split()[0] for line in
              run([ctx["hubspoke"], "list", "--data", data, "-o", "name"])[1].decode().split()]
     name = names[0] if names else ""
