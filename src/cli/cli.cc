@@ -470,10 +470,11 @@ int Main(int argc, char** argv) {
   CLI::App* get_cmd = app.add_subcommand(
       "get",
       "Show a workflow: its node tree and summary (NAME may be @latest on a hub).\n\nExamples:\n"
-      "  hubspoke get hub-orchestrator-x7k2p\n  hubspoke get hello -o json");
+      "  hubspoke get hub-orchestrator-x7k2p\n  hubspoke get hello -o json\n"
+      "  hubspoke get @latest -o mermaid > run.mmd   # a flowchart for Markdown");
   add_client(get_cmd, true);
   get_cmd->add_option("name", get_name, "workflow name")->required();
-  add_output(get_cmd, get_output, {"json", "yaml", "wide", "name"});
+  add_output(get_cmd, get_output, {"json", "yaml", "wide", "name", "mermaid"});
 
   LogsFlags logs;
   CLI::App* logs_cmd = app.add_subcommand(

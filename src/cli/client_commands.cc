@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/client.h"
+#include "cli/mermaid.h"
 #include "cli/render.h"
 #include "cli/store_commands.h"
 #include "cli/table.h"
@@ -162,6 +163,10 @@ int PrintWorkflow(ApiClient& api, const std::string& ns, const Json& workflow,
     out << workflow.dump() << "\n";
   } else if (output == "yaml") {
     out << hub::JsonToYaml(workflow.dump());
+  } else if (output == "mermaid") {
+    auto status = StatusOf(workflow);
+    if (!status.ok()) return Report(err, status.error());
+    out << RenderMermaid(*status);
   } else {
     auto text = RenderGet(api, ns, workflow, output == "wide");
     if (!text.ok()) return Report(err, text.error());

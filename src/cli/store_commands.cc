@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli/mermaid.h"
 #include "cli/render.h"
 #include "cli/table.h"
 #include "common/clock.h"
@@ -102,6 +103,10 @@ int GetWorkflow(const StoreQuery& query, const std::string& name, std::ostream& 
     body["status"]["nodes"] = std::move(nodes);
     std::string text = body.dump();
     out << (query.output == "yaml" ? hub::JsonToYaml(text) : text + "\n");
+    return 0;
+  }
+  if (query.output == "mermaid") {
+    out << RenderMermaid(loaded->status);
     return 0;
   }
   // The run and the child workflows its resource nodes created, for the summary.
