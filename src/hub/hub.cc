@@ -326,7 +326,7 @@ struct Hub::Impl final : spoke::SpokeListener {
   void Replay() {
     auto stored = store->ListEvents();
     if (!stored) return NoteStoreError(stored.error());
-    if (stored->empty()) return;
+    if (stored->empty()) return EndOrphanedRuns();
     replaying = true;
     std::unordered_map<std::string, engine::Task> outstanding;
     std::unordered_map<std::string, std::string> started;  // attempt -> spoke
@@ -372,6 +372,7 @@ struct Hub::Impl final : spoke::SpokeListener {
     engine.TakeChanges();  // stored already
     replaying = false;
     MarkBroken(broken);
+    EndOrphanedRuns();
     int lost = 0, again = 0;
     Micros now = clock.Now();
     for (auto& [attempt, task] : outstanding) {
@@ -435,6 +436,40 @@ struct Hub::Impl final : spoke::SpokeListener {
     return nullptr;
   }
 
+  // Workflows stored as unfinished that no event brings back were run by a `hubspoke run` that
+  // ended before them (it keeps no events): they end in Error instead of showing Running forever.
+  void EndOrphanedRuns() {
+    store::ListOptions unfinished;
+    unfinished.only_unfinished = true;
+    auto list = store->ListWorkflows(unfinished);
+    if (!list) return NoteStoreError(list.error());
+    store::Batch batch;
+    for (store::WorkflowRecord w : *list) {
+      if (engine.Find(w.name)) continue;
+      LogWarn("workflow " + w.name + " was left unfinished by a run that ended; marking it Error");
+      EndInError(w, "the hubspoke run that ran it ended before it did; resubmit it");
+      batch.workflows.push_back(std::move(w));
+    }
+    if (Status s = store->Apply(batch); !s) NoteStoreError(s.error());
+  }
+
+  // A stored workflow row, ended in Error with `message` (its row and its Argo-shaped body).
+  void EndInError(store::WorkflowRecord& w, const std::string& message) {
+    w.phase = "Error";
+    w.finished_at = clock.Now();
+    nlohmann::json body = nlohmann::json::parse(w.body_json, nullptr, false);
+    if (!body.is_object()) return;
+    nlohmann::json& status = body["status"];
+    if (!status.is_object()) status = nlohmann::json::object();
+    status["phase"] = "Error";
+    status["message"] = message;
+    status["finishedAt"] = FormatRfc3339(w.finished_at);
+    if (status.contains("hubspoke") && status["hubspoke"].is_object()) {
+      status["hubspoke"]["finishedAt"] = w.finished_at;
+    }
+    w.body_json = body.dump();
+  }
+
   // A tree whose events cannot be replayed ends in Error, so it does not stay Running forever.
   void MarkBroken(const std::set<std::string>& roots) {
     if (roots.empty()) return;
@@ -445,8 +480,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       auto rec = store->GetWorkflow(root);
       if (!rec || !*rec) continue;
       store::WorkflowRecord w = **rec;
-      w.phase = "Error";
-      w.finished_at = clock.Now();
+      EndInError(w, "it could not continue after the hub restarted (see the hub's log)");
       batch.workflows.push_back(std::move(w));
     }
     if (Status s = store->Apply(batch); !s) NoteStoreError(s.error());

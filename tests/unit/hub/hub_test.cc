@@ -479,3 +479,32 @@ TEST_F(HubTest, TheTasksOfASpokeThatLeavesAreLostAndRetried) {
 
 }  // namespace
 }  // namespace hubspoke::hub
+
+namespace hubspoke::hub {
+namespace {
+
+TEST_F(HubTest, AWorkflowLeftByAnEndedRunEndsInErrorWhenAHubStarts) {
+  std::string name;
+  {
+    auto store = store::OpenSqlite({dir_ + "/hubspoke.db"});
+    ASSERT_TRUE(store.ok());
+    HubOptions o;  // as `hubspoke run` opens it: no event log
+    o.data_dir = dir_;
+    o.local_spokes = 1;
+    Hub run(std::move(o), std::move(*store), spec::Catalog{});
+    auto submitted = run.Submit(Manifest(FanOut(dir_ + "/c", 3, 2)));
+    ASSERT_TRUE(submitted.ok());
+    name = *submitted;
+    ASSERT_TRUE(WaitFor([&] { return Phase(run, name) == "Running"; }));
+  }  // the run ends (Ctrl-C) before its workflow does
+  auto hub = Open();
+  EXPECT_EQ(Phase(*hub, name), "Error");
+  auto rec = hub->store().GetWorkflow(name);
+  auto status = WorkflowStatusFromJson((*rec)->body_json, {});
+  ASSERT_TRUE(status.ok()) << status.error().ToString();
+  EXPECT_EQ(status->phase, engine::Phase::kError);
+  EXPECT_NE(status->message.find("resubmit"), std::string::npos) << status->message;
+}
+
+}  // namespace
+}  // namespace hubspoke::hub
