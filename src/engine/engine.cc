@@ -166,6 +166,9 @@ struct Engine::Impl {
     // one workflow tree's events gives the same names whatever else the engine holds.
     NameGenerator rng{0};
     uint64_t attempt_counter = 0;
+    // Sets this run's attempt ids apart from those of an earlier run of the same name (a retry,
+    // or a deleted workflow submitted again), whose late results must not count.
+    std::string attempt_tag;
     std::unordered_map<std::string, Node> memo;  // a retried run's nodes, by name
     Phase main_phase = Phase::kPending;
     std::string main_message;
@@ -633,7 +636,8 @@ struct Engine::Impl {
       if (!secs) return fail(InvalidArgument("invalid timeout '" + *v + "'"));
       task.timeout_ms = static_cast<int64_t>(*secs * 1000);
     }
-    task.attempt_id = run.st.nodes[n].id + "-" + std::to_string(++run.attempt_counter);
+    task.attempt_id =
+        run.st.nodes[n].id + "-" + run.attempt_tag + std::to_string(++run.attempt_counter);
     e.attempt_id = task.attempt_id;
     attempts[task.attempt_id] = {&run, n};
     pending_tasks[task.attempt_id] = std::move(task);
@@ -1838,6 +1842,7 @@ struct Engine::Impl {
     r.st.labels = r.spec.metadata.labels;
     r.st.created_at = clock.Now();
     r.rng = NameGenerator(Fnv1a32(name) ^ static_cast<uint64_t>(r.st.created_at));
+    r.attempt_tag = r.rng.Generate("");
     r.st.started_at = r.st.created_at;
     r.st.phase = Phase::kRunning;
     if (parent) {
