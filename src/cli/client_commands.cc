@@ -127,12 +127,10 @@ Result<engine::WorkflowStatus> StatusOf(const Json& workflow) {
 
 // The tree and summary `hubspoke get` prints: the workflow, then the child workflows its resource
 // nodes created (fetched from the hub; a child deleted since is left out).
-Result<std::string> RenderGet(ApiClient& api, const std::string& ns, const Json& workflow,
+Result<std::string> RenderGet(ApiClient& api, const std::string& ns, engine::WorkflowStatus root,
                               bool wide) {
   std::vector<engine::WorkflowStatus> all;
-  auto root = StatusOf(workflow);
-  if (!root.ok()) return Fail(root.error());
-  all.push_back(std::move(*root));
+  all.push_back(std::move(root));
   for (size_t i = 0; i < all.size(); ++i) {
     std::vector<std::string> children;
     for (const engine::Node& n : all[i].nodes) {
@@ -154,25 +152,35 @@ Result<std::string> RenderGet(ApiClient& api, const std::string& ns, const Json&
   return RenderTree(all[0], now, /*color=*/false, wide) + "\n" + RenderSummary(views, now);
 }
 
-// Prints a workflow as `get -o output` does.
-int PrintWorkflow(ApiClient& api, const std::string& ns, const Json& workflow,
-                  const std::string& output, std::ostream& out, std::ostream& err) {
+// Prints a workflow (the hub's JSON text) as `get -o output` does. The text is never parsed into
+// an ordered object: a workflow of 100,000 nodes would make that quadratic.
+int PrintWorkflowText(ApiClient& api, const std::string& ns, const std::string& workflow,
+                      const std::string& output, std::ostream& out, std::ostream& err) {
+  if (output == "json") {
+    out << workflow << "\n";
+    return kExitOk;
+  }
+  if (output == "yaml") {
+    out << hub::JsonToYaml(workflow);
+    return kExitOk;
+  }
+  auto status = hub::WorkflowStatusFromJson(workflow, {});
+  if (!status.ok()) return Report(err, status.error());
   if (output == "name") {
-    out << NameOf(workflow) << "\n";
-  } else if (output == "json") {
-    out << workflow.dump() << "\n";
-  } else if (output == "yaml") {
-    out << hub::JsonToYaml(workflow.dump());
+    out << status->name << "\n";
   } else if (output == "mermaid") {
-    auto status = StatusOf(workflow);
-    if (!status.ok()) return Report(err, status.error());
     out << RenderMermaid(*status);
   } else {
-    auto text = RenderGet(api, ns, workflow, output == "wide");
+    auto text = RenderGet(api, ns, std::move(*status), output == "wide");
     if (!text.ok()) return Report(err, text.error());
     out << *text;
   }
   return kExitOk;
+}
+
+int PrintWorkflow(ApiClient& api, const std::string& ns, const Json& workflow,
+                  const std::string& output, std::ostream& out, std::ostream& err) {
+  return PrintWorkflowText(api, ns, workflow.dump(), output, out, err);
 }
 
 // Follows `name` until it has finished, calling `on_update` with each state seen (nodes
@@ -699,9 +707,9 @@ int Get(const ClientFlags& client, const std::string& name, const std::string& o
   if (!api.ok()) return Report(err, api.error());
   auto resolved = ResolveName(**api, client.namespace_, name);
   if (!resolved.ok()) return Report(err, resolved.error());
-  auto wf = FetchWorkflow(**api, client.namespace_, *resolved);
-  if (!wf.ok()) return Report(err, wf.error());
-  return PrintWorkflow(**api, client.namespace_, *wf, output, out, err);
+  auto text = (*api)->Get(WorkflowPath(client.namespace_, *resolved));
+  if (!text.ok()) return Report(err, text.error());
+  return PrintWorkflowText(**api, client.namespace_, *text, output, out, err);
 }
 
 int Logs(const ClientFlags& client, const LogsFlags& flags, std::ostream& out, std::ostream& err) {

@@ -93,15 +93,9 @@ int GetWorkflow(const StoreQuery& query, const std::string& name, std::ostream& 
     return 0;
   }
   if (query.output == "json" || query.output == "yaml") {
-    Json body = Json::parse(loaded->record.body_json, nullptr, false);
-    if (!body.is_object()) {
-      err << "hubspoke: workflow " << name << " is stored in a form this hubspoke cannot read\n";
-      return 1;
-    }
-    Json nodes = Json::object();
-    for (const auto& n : loaded->nodes) nodes[n.id] = Json::parse(n.body_json, nullptr, false);
-    body["status"]["nodes"] = std::move(nodes);
-    std::string text = body.dump();
+    std::vector<std::pair<std::string, std::string>> nodes;
+    for (const auto& n : loaded->nodes) nodes.emplace_back(n.id, n.body_json);
+    std::string text = hub::WorkflowJsonWithNodes(loaded->record.body_json, nodes);
     out << (query.output == "yaml" ? hub::JsonToYaml(text) : text + "\n");
     return 0;
   }

@@ -585,9 +585,12 @@ void HttpApi::Impl::SendWorkflow(httplib::Response& res, const std::string& ns,
                                  const std::string& name) {
   auto record = FindWorkflow(ns, name);
   if (!record.ok()) return SendHubError(res, record.error());
-  auto body = WorkflowJson(hub.store(), *record, /*with_nodes=*/true);
-  if (!body.ok()) return SendHubError(res, body.error());
-  SendJson(res, *body);
+  auto nodes = hub.store().ListNodes(record->name);
+  if (!nodes.ok()) return SendHubError(res, nodes.error());
+  std::vector<std::pair<std::string, std::string>> by_id;
+  by_id.reserve(nodes->size());
+  for (store::NodeRecord& n : *nodes) by_id.emplace_back(std::move(n.id), std::move(n.body_json));
+  res.set_content(WorkflowJsonWithNodes(record->body_json, by_id), "application/json");
 }
 
 void HttpApi::Impl::ListWorkflows(const httplib::Request& req, httplib::Response& res) {

@@ -490,6 +490,36 @@ Result<engine::Node> NodeFromJson(std::string_view json) {
   }
 }
 
+std::string WorkflowJsonWithNodes(std::string_view workflow_json,
+                                  const std::vector<std::pair<std::string, std::string>>& nodes) {
+  OutJson body = OutJson::parse(workflow_json, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) body = OutJson::object();
+  OutJson status =
+      body.contains("status") && body["status"].is_object() ? body["status"] : OutJson::object();
+  body.erase("status");
+  status.erase("nodes");
+  // `{...,"status":{...,"nodes":{"id":{...},...}}}`, written around the two dumps.
+  std::string text = Dump(body);
+  text.pop_back();
+  if (text.size() > 1) text += ',';
+  text += "\"status\":";
+  text += Dump(status);
+  text.pop_back();
+  if (text.back() != '{') text += ',';
+  text += "\"nodes\":{";
+  bool first = true;
+  for (const auto& [id, node] : nodes) {
+    if (!Json::accept(node)) continue;
+    if (!first) text += ',';
+    first = false;
+    text += Dump(OutJson(id));
+    text += ':';
+    text += node;
+  }
+  text += "}}}";
+  return text;
+}
+
 std::string WorkflowProgress(const engine::WorkflowStatus& status) {
   size_t pods = 0, succeeded = 0;
   for (const engine::Node& n : status.nodes) {

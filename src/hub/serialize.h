@@ -26,6 +26,12 @@ namespace hubspoke::hub {
 std::string WorkflowToJson(const spec::Workflow& manifest, const engine::WorkflowStatus& status,
                            bool with_nodes);
 
+// The whole workflow as text from stored rows: `workflow_json` (a WorkflowToJson without nodes)
+// with status.nodes holding each node's text keyed by its id, in the given order. Linear in the
+// size: the node texts are checked (a malformed one is left out), not parsed into objects.
+std::string WorkflowJsonWithNodes(std::string_view workflow_json,
+                                  const std::vector<std::pair<std::string, std::string>>& nodes);
+
 // Loads a workflow written by WorkflowToJson back: `workflow_json` is the Workflow object (its
 // status.nodes, if any, are loaded first) and `node_jsons` holds further NodeToJson rows. The
 // root node (id == workflow name) is put first; other nodes keep their order.

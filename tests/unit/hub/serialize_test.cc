@@ -369,3 +369,23 @@ TEST(JsonToYamlTest, WorkflowYamlReadsBackAsTheSameDocument) {
 
 }  // namespace
 }  // namespace hubspoke::hub
+
+namespace hubspoke::hub {
+namespace {
+
+TEST(WorkflowJsonWithNodesTest, IsWhatWorkflowToJsonWritesWithItsNodes) {
+  WorkflowStatus w = FanoutWorkflow();
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const Node& n : w.nodes) rows.emplace_back(n.id, NodeToJson(n));
+  rows.emplace_back("broken", "{\"id\":");  // a damaged row is left out, the rest stays JSON
+  std::string text = WorkflowJsonWithNodes(WorkflowToJson(Manifest(), w, false), rows);
+  EXPECT_EQ(Json::parse(text), Json::parse(WorkflowToJson(Manifest(), w, true)));
+  Result<WorkflowStatus> back = WorkflowStatusFromJson(text, {});
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  ExpectSameWorkflow(w, *back);
+  // Rows without a workflow body still make a workflow object.
+  EXPECT_EQ(Json::parse(WorkflowJsonWithNodes("", {})), Json::parse(R"({"status":{"nodes":{}}})"));
+}
+
+}  // namespace
+}  // namespace hubspoke::hub
