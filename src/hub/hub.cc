@@ -1034,10 +1034,11 @@ std::vector<std::string> Hub::AddSpoke(spoke::Spoke* spoke, int slots,
   });
 }
 
-void Hub::DrainSpoke(const std::string& name) {
+void Hub::DrainSpoke(const std::string& name, bool draining) {
   impl_->Call<bool>([&] {
     SpokeSlot* slot = impl_->FindSpoke(name);
-    if (slot) slot->draining = true;
+    if (slot) slot->draining = draining;
+    if (slot && !draining) impl_->Dispatch();
     return slot != nullptr;
   });
 }
@@ -1071,6 +1072,8 @@ std::vector<SpokeInfo> Hub::Spokes() {
       for (const auto& [attempt, slot] : impl_->running) info.running += slot == s.get();
       info.draining = s->draining;
       info.local = s->local;
+      info.version = s->spoke->version();
+      info.last_heartbeat = s->spoke->last_heard();
       out.push_back(std::move(info));
     }
     return out;

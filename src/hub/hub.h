@@ -50,7 +50,9 @@ struct SpokeInfo {
   int slots = 0;
   int running = 0;
   bool draining = false;
-  bool local = false;  // the hub's in-process pool
+  bool local = false;         // the hub's in-process pool
+  std::string version;        // a remote spoke's
+  Micros last_heartbeat = 0;  // when a remote spoke was last heard from
 };
 
 // What `argo submit` lets a user change on the way in.
@@ -108,8 +110,9 @@ class Hub {
   // it re-claims them); returns those the hub does not know, which the spoke should cancel.
   std::vector<std::string> AddSpoke(spoke::Spoke* spoke, int slots,
                                     const std::vector<std::string>& running = {});
-  // Gives the spoke no new tasks (it is draining before it leaves).
-  void DrainSpoke(const std::string& name);
+  // Gives the spoke no new tasks (it is draining before it leaves, or is disconnected); with
+  // `draining` false, it takes tasks again.
+  void DrainSpoke(const std::string& name, bool draining = true);
   // The spoke is gone: the attempts it ran fail as "spoke lost: <reason>" (then retryStrategy).
   void RemoveSpoke(const std::string& name, const std::string& reason);
   std::vector<SpokeInfo> Spokes();

@@ -57,6 +57,9 @@ class Spoke {
   virtual void Cancel(const std::string& attempt_id) = 0;
   // The hub has committed this attempt's result: the spoke may forget it.
   virtual void Acked(const std::string& attempt_id) {}
+  // For listings: a remote spoke's version, and when it was last heard from (0: unknown).
+  virtual std::string version() const { return ""; }
+  virtual Micros last_heard() const { return 0; }
 };
 
 // The node labels Kubernetes sets, as this host would have them: kubernetes.io/arch and
