@@ -1014,9 +1014,10 @@ Status Hub::Delete(const std::string& workflow) {
 }
 
 std::vector<std::string> Hub::AddSpoke(spoke::Spoke* spoke, int slots,
-                                       const std::vector<std::string>& running) {
+                                       const std::vector<std::string>& running, int prefetch) {
   return impl_->Call<std::vector<std::string>>([&] {
-    auto slot = std::make_unique<SpokeSlot>(SpokeSlot{spoke, slots, slots, false, false});
+    auto slot =
+        std::make_unique<SpokeSlot>(SpokeSlot{spoke, slots, slots + prefetch, false, false});
     std::vector<std::string> unknown;
     for (const std::string& attempt : running) {
       auto orphan = impl_->orphans.find(attempt);

@@ -108,8 +108,10 @@ class Hub {
   // Spokes that join and leave (remote ones). `spoke` must stay valid until RemoveSpoke returns;
   // its reports go to listener(). `running`: the attempts it says it runs (after a hub restart
   // it re-claims them); returns those the hub does not know, which the spoke should cancel.
+  // `prefetch`: tasks handed to it beyond its free slots, which it queues so that a slot that
+  // frees starts the next task without waiting for the hub's round trip (as the local pool does).
   std::vector<std::string> AddSpoke(spoke::Spoke* spoke, int slots,
-                                    const std::vector<std::string>& running = {});
+                                    const std::vector<std::string>& running = {}, int prefetch = 0);
   // Gives the spoke no new tasks (it is draining before it leaves, or is disconnected); with
   // `draining` false, it takes tasks again.
   void DrainSpoke(const std::string& name, bool draining = true);
