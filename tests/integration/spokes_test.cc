@@ -70,7 +70,7 @@ class Process {
       std::vector<char*> argv;
       for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
-      execv(argv[0], argv.data());
+      execvp(argv[0], argv.data());
       _exit(127);
     }
   }
@@ -413,6 +413,114 @@ TEST_F(SpokesTest, SigtermDrainsTheSpoke) {
   EXPECT_EQ(spoke.Wait(20), 0) << spoke.Log();
   for (const Json& pod : Pods(Get(name))) EXPECT_EQ(pod["phase"], "Succeeded") << pod.dump();
   EXPECT_TRUE(Connected().empty());
+}
+
+// A network namespace joined to this one by a veth pair, for a spoke on "another machine" whose
+// link can be cut (a partition: packets vanish, no connection is reset). Removed by the
+// destructor.
+class NetNs {
+ public:
+  explicit NetNs(const std::string& scratch) : scratch_(scratch) {
+    int n = static_cast<int>(getpid() % 200) + 20;
+    name_ = "hubspoke-" + std::to_string(getpid());
+    host_if_ = "hsh" + std::to_string(getpid() % 100000);
+    ns_if_ = "hss" + std::to_string(getpid() % 100000);
+    host_ip_ = "10.251." + std::to_string(n) + ".1";
+    ns_ip_ = "10.251." + std::to_string(n) + ".2";
+    CommandResult r = Ip({"netns", "add", name_});
+    if (r.exit_code != 0) {
+      error_ = Trim(r.err);
+      return;
+    }
+    created_ = true;
+    for (const std::vector<std::string>& cmd : std::vector<std::vector<std::string>>{
+             {"link", "add", host_if_, "type", "veth", "peer", "name", ns_if_},
+             {"link", "set", ns_if_, "netns", name_},
+             {"addr", "add", host_ip_ + "/24", "dev", host_if_},
+             {"link", "set", host_if_, "up"},
+             {"netns", "exec", name_, "ip", "addr", "add", ns_ip_ + "/24", "dev", ns_if_},
+             {"netns", "exec", name_, "ip", "link", "set", ns_if_, "up"},
+             {"netns", "exec", name_, "ip", "link", "set", "lo", "up"}}) {
+      r = Ip(cmd);
+      if (r.exit_code != 0) {
+        error_ = "ip " + cmd[0] + " " + cmd[1] + ": " + Trim(r.err);
+        return;
+      }
+    }
+  }
+  ~NetNs() {
+    if (created_) Ip({"netns", "delete", name_});  // takes the veth pair with it
+  }
+  const std::string& error() const { return error_; }
+  const std::string& name() const { return name_; }
+  const std::string& host_ip() const { return host_ip_; }
+  bool SetLink(bool up) { return Ip({"link", "set", host_if_, up ? "up" : "down"}).exit_code == 0; }
+
+ private:
+  CommandResult Ip(std::vector<std::string> args) {
+    args.insert(args.begin(), "ip");
+    return RunCommand(args, scratch_);
+  }
+
+  std::string scratch_, name_, host_if_, ns_if_, host_ip_, ns_ip_, error_;
+  bool created_ = false;
+};
+
+TEST_F(SpokesTest, PartitionedSpokeIsLostThenRejoins) {
+  NetNs ns(dir_.path());
+  if (!ns.error().empty()) {
+    GTEST_SKIP() << "network namespaces are not permitted here (" << ns.error()
+                 << "): the partition test needs `ip netns` and `ip link` (root)";
+  }
+  std::filesystem::create_directories(data_);
+  hub_ = std::make_unique<Process>(
+      std::vector<std::string>{Hubspoke(), "hub", "--listen", "127.0.0.1:0", "--spoke-listen",
+                               "0.0.0.0:0", "--spoke-lease", "2", "--spokes", "0", "--data", data_},
+      dir_.path() + "/hub.log");
+  ASSERT_TRUE(WaitFor([&] { return !ReadFile(data_ + "/spoke-address").empty(); }, 20))
+      << hub_->Log();
+  std::string address = Trim(ReadFile(data_ + "/spoke-address"));
+  std::string port = address.substr(address.rfind(':') + 1);
+  spoke_address_ = "127.0.0.1:" + port;
+  StartSpoke("near", 2);
+  spokes_["far"] = std::make_unique<Process>(
+      std::vector<std::string>{"ip", "netns", "exec", ns.name(), Hubspoke(), "spoke", "--hub",
+                               ns.host_ip() + ":" + port, "--name", "far", "--slots", "2",
+                               "--token-file", data_ + "/token", "--work",
+                               dir_.path() + "/spoke-far"},
+      dir_.path() + "/spoke-far.log");
+  ASSERT_TRUE(WaitConnected({"near", "far"})) << Logs();
+
+  std::string name =
+      Submit(FanOut(6, "sleep 2", "    retryStrategy: {limit: 3, retryPolicy: Always}\n"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const Json& pod : Pods(Get(name))) {
+          if (pod.value("hostNodeName", "") == "far" && pod["phase"] == "Running") return true;
+        }
+        return false;
+      },
+      20))
+      << Logs();
+  ASSERT_TRUE(ns.SetLink(false));
+  ASSERT_EQ(WaitDone(name), "Succeeded") << Logs();
+  Json wf = Get(name);
+  int lost = 0;
+  for (const auto& [id, node] : wf["status"]["nodes"].items()) {
+    if (node.value("message", "").find("spoke lost: far: no heartbeat") != std::string::npos) {
+      ++lost;
+    }
+  }
+  EXPECT_GT(lost, 0) << wf.dump();
+  EXPECT_EQ(Connected(), std::set<std::string>{"near"});
+
+  ASSERT_TRUE(ns.SetLink(true));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Connected() == std::set<std::string>{"near", "far"};
+      },
+      60))
+      << Logs();
 }
 
 }  // namespace
