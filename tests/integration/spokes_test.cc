@@ -142,7 +142,7 @@ class SpokesTest : public ::testing::Test {
   }
 
   // Starts the hub with no local spokes; `spoke_port` 0 picks one. Returns its spoke address.
-  std::string StartHub(int spoke_port = 0, int lease_s = 2) {
+  std::string StartHub(int spoke_port = 0, int lease_s = 3) {
     std::filesystem::remove(data_ + "/address");
     std::filesystem::remove(data_ + "/spoke-address");
     std::filesystem::create_directories(data_);
