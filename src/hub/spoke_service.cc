@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
@@ -54,12 +55,21 @@ class RemoteSpoke final : public spoke::Spoke {
   void Assign(engine::Task task) override {
     v1::HubMessage m;
     spoke::TaskToProto(task, m.mutable_assign()->mutable_task());
-    Send(std::move(m));
+    std::lock_guard lock(mu_);
+    outstanding_[task.attempt_id] = m;
+    SendLocked(std::move(m));
   }
   void Cancel(const std::string& attempt_id) override {
     v1::HubMessage m;
     m.mutable_cancel()->set_attempt_id(attempt_id);
-    Send(std::move(m));
+    std::lock_guard lock(mu_);
+    outstanding_.erase(attempt_id);
+    SendLocked(std::move(m));
+  }
+  // The spoke reported the attempt's result: it need not be assigned again after a reconnect.
+  void Finished(const std::string& attempt_id) {
+    std::lock_guard lock(mu_);
+    outstanding_.erase(attempt_id);
   }
   void Acked(const std::string& attempt_id) override {
     v1::HubMessage m;
@@ -67,9 +77,14 @@ class RemoteSpoke final : public spoke::Spoke {
     Send(std::move(m));
   }
 
-  void Send(v1::HubMessage m);
-  // Makes `stream` the spoke's stream (ending the one it replaces) and sends what waited.
-  void Attach(Stream* stream);
+  void Send(v1::HubMessage m) {
+    std::lock_guard lock(mu_);
+    SendLocked(std::move(m));
+  }
+  // Makes `stream` the spoke's stream (ending the one it replaces) and sends what waited. The
+  // assigned attempts that the spoke does not list in `running` (the Assign was lost with the old
+  // stream) are assigned again.
+  void Attach(Stream* stream, const google::protobuf::RepeatedPtrField<std::string>& running);
   // True if `stream` was the spoke's stream (it is not any more).
   bool Detach(Stream* stream);
   // Ends the current stream, if any.
@@ -88,9 +103,12 @@ class RemoteSpoke final : public spoke::Spoke {
   const int slots_;
   std::atomic<Micros> last_heard_{0};
   std::mutex mu_;
+  void SendLocked(v1::HubMessage m);
+
   Stream* stream_ = nullptr;  // guarded by mu_
   Micros detached_at_ = 0;
-  std::deque<v1::HubMessage> pending_;
+  std::deque<v1::HubMessage> pending_;  // Cancel and Ack messages for the next stream
+  std::map<std::string, v1::HubMessage> outstanding_;  // attempt -> its Assign, until reported
 };
 
 }  // namespace
@@ -272,6 +290,7 @@ class Stream final : public grpc::ServerBidiReactor<v1::SpokeMessage, v1::HubMes
         service_->WriteLog(in_.log());
         break;
       case v1::SpokeMessage::kFinished:
+        spoke_->Finished(in_.finished().attempt_id());
         service_->hub.listener().OnTaskFinished(
             spoke::ResultFromProto(in_.finished(), spoke_->name()));
         break;
@@ -302,20 +321,24 @@ class Stream final : public grpc::ServerBidiReactor<v1::SpokeMessage, v1::HubMes
   grpc::Status finish_status_;
 };
 
-void RemoteSpoke::Send(v1::HubMessage m) {
-  std::lock_guard lock(mu_);
+void RemoteSpoke::SendLocked(v1::HubMessage m) {
   if (stream_) {
     stream_->Send(std::move(m));
-  } else {
-    pending_.push_back(std::move(m));
+  } else if (!m.has_assign()) {
+    pending_.push_back(std::move(m));  // an Assign is sent again from outstanding_
   }
 }
 
-void RemoteSpoke::Attach(Stream* stream) {
+void RemoteSpoke::Attach(Stream* stream,
+                         const google::protobuf::RepeatedPtrField<std::string>& running) {
   std::lock_guard lock(mu_);
   if (stream_) stream_->Cancel();
   stream_ = stream;
   detached_at_ = 0;
+  std::set<std::string> has(running.begin(), running.end());
+  for (const auto& [attempt, assign] : outstanding_) {
+    if (!has.count(attempt)) stream_->Send(assign);
+  }
   for (auto& m : pending_) stream_->Send(std::move(m));
   pending_.clear();
 }
@@ -383,7 +406,7 @@ Result<std::shared_ptr<RemoteSpoke>> SpokeService::Impl::Join(const v1::Hello& h
       // The same spoke process again: its stream broke, or the old one has not noticed yet.
       back = it->second;
       back->Heard();
-      back->Attach(stream);
+      back->Attach(stream, hello.running());
     }
   }
   if (back) {
@@ -405,7 +428,7 @@ Result<std::shared_ptr<RemoteSpoke>> SpokeService::Impl::Join(const v1::Hello& h
       spokes.erase(it);
     }
     spokes[name] = spoke;
-    spoke->Attach(stream);
+    spoke->Attach(stream, hello.running());
   }
   if (replaced) hub.RemoveSpoke(name, "a new spoke process connected under its name");
   std::vector<std::string> running(hello.running().begin(), hello.running().end());
@@ -491,6 +514,9 @@ Result<int> SpokeService::Start() {
   builder.RegisterService(impl_.get());
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  // Spokes ping every 10 s to notice a hub that vanished without closing the connection.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || port == 0) {
     return Fail(Error{ErrorCode::kUnavailable,
