@@ -4,7 +4,8 @@
 // serves remote spokes.
 //
 // Thread-safety: Assign() and Cancel() may be called from any thread. Reports are delivered on the
-// spoke's worker threads through the SpokeListener, which must be thread-safe.
+// spoke's worker threads through the SpokeListener, which must be thread-safe; a task cancelled
+// before it started is reported (not started) on the thread that called Cancel().
 #pragma once
 
 #include <condition_variable>

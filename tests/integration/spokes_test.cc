@@ -415,6 +415,36 @@ TEST_F(SpokesTest, SigtermDrainsTheSpoke) {
   EXPECT_TRUE(Connected().empty());
 }
 
+TEST_F(SpokesTest, TerminatingAWorkflowFreesTheSpoke) {
+  StartHub();
+  Process& spoke = StartSpoke("s1", 1);
+  ASSERT_TRUE(WaitConnected({"s1"})) << Logs();
+  // One task runs, one waits queued on the spoke, the others on the hub.
+  std::string name = Submit(FanOut(4, "sleep 30"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const Json& pod : Pods(Get(name))) {
+          if (pod["phase"] == "Running" && pod.contains("hostNodeName")) return true;
+        }
+        return false;
+      },
+      20))
+      << Logs();
+  CommandResult r = Cli({"terminate", name});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(WaitDone(name, 20), "Failed") << Logs();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        Json items = Json::parse(Cli({"spokes", "-o", "json"}).out, nullptr, false);
+        return items.is_array() && items.size() == 1 && items[0].value("running", -1) == 0;
+      },
+      10))
+      << Cli({"spokes", "-o", "json"}).out;
+  spoke.Signal(SIGTERM);
+  EXPECT_EQ(spoke.Wait(15), 0) << "the drained spoke still waited for a cancelled task:\n"
+                               << spoke.Log();
+}
+
 // A network namespace joined to this one by a veth pair, for a spoke on "another machine" whose
 // link can be cut (a partition: packets vanish, no connection is reset). Removed by the
 // destructor.
