@@ -445,6 +445,52 @@ TEST_F(SpokesTest, TerminatingAWorkflowFreesTheSpoke) {
                                << spoke.Log();
 }
 
+TEST_F(SpokesTest, TlsWithClientCertificates) {
+  // A CA, a hub certificate for 127.0.0.1 and a spoke certificate, made with openssl.
+  const std::string d = dir_.path();
+  const std::string script =
+      "set -e; cd " + d +
+      "\n"
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-ca -keyout ca.key "
+      "-out ca.pem 2>/dev/null\n"
+      "for who in hub spoke; do\n"
+      "  openssl req -newkey rsa:2048 -nodes -subj /CN=$who -keyout $who.key -out $who.csr "
+      "2>/dev/null\n"
+      "  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > $who.ext\n"
+      "  openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
+      "-extfile $who.ext -out $who.pem 2>/dev/null\n"
+      "done\n";
+  CommandResult made = RunCommand({"sh", "-c", script}, d);
+  if (made.exit_code != 0) GTEST_SKIP() << "openssl could not make certificates: " << made.err;
+
+  std::filesystem::create_directories(data_);
+  hub_ = std::make_unique<Process>(
+      std::vector<std::string>{Hubspoke(), "hub", "--listen", "127.0.0.1:0", "--spoke-listen",
+                               "127.0.0.1:0", "--spokes", "0", "--data", data_, "--spoke-tls-cert",
+                               d + "/hub.pem", "--spoke-tls-key", d + "/hub.key", "--spoke-tls-ca",
+                               d + "/ca.pem"},
+      d + "/hub.log");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return !ReadFile(data_ + "/address").empty() && !ReadFile(data_ + "/spoke-address").empty();
+      },
+      20))
+      << hub_->Log();
+  spoke_address_ = Trim(ReadFile(data_ + "/spoke-address"));
+  StartSpoke(
+      "secure", 2,
+      {"--tls-ca", d + "/ca.pem", "--tls-cert", d + "/spoke.pem", "--tls-key", d + "/spoke.key"});
+  ASSERT_TRUE(WaitConnected({"secure"})) << Logs();
+  std::string name = Submit(FanOut(2, "echo secure"));
+  ASSERT_EQ(WaitDone(name), "Succeeded") << Logs();
+  for (const Json& pod : Pods(Get(name))) EXPECT_EQ(pod["hostNodeName"], "secure");
+
+  // Plaintext to a TLS hub gets nowhere.
+  StartSpoke("plain", 1);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(Connected(), std::set<std::string>{"secure"});
+}
+
 // A network namespace joined to this one by a veth pair, for a spoke on "another machine" whose
 // link can be cut (a partition: packets vanish, no connection is reset). Removed by the
 // destructor.
