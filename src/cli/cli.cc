@@ -582,10 +582,13 @@ int Main(int argc, char** argv) {
   hub_flags.version = kVersion;
   CLI::App* hub_cmd = app.add_subcommand(
       "hub",
-      "Run a hub with local spokes that serves the REST API (docs/api.md) until SIGINT/SIGTERM.\n"
-      "It writes its address to DATA/address and, unless given --token-file or --auth none, the\n"
-      "token clients must send to DATA/token (mode 0600).\n\nExamples:\n"
-      "  hubspoke hub\n  hubspoke hub --listen 0.0.0.0:2746 --data /var/lib/hubspoke --spokes 8");
+      "Run a hub with local spokes that serves the REST API (docs/api.md) until SIGINT/SIGTERM,\n"
+      "and accepts remote spokes (`hubspoke spoke`, docs/spokes.md) on --spoke-listen.\n"
+      "It writes its address to DATA/address, the spokes' to DATA/spoke-address and, unless given\n"
+      "--token-file or --auth none, the token clients and spokes must send to DATA/token (mode\n"
+      "0600).\n\nExamples:\n"
+      "  hubspoke hub\n  hubspoke hub --listen 0.0.0.0:2746 --data /var/lib/hubspoke --spokes 8\n"
+      "  hubspoke hub --spoke-listen 0.0.0.0:2747 --spokes 0   # remote spokes only");
   hub_cmd
       ->add_option("--listen", hub_flags.listen, "HOST:PORT to serve on; port 0 picks a free one")
       ->capture_default_str();

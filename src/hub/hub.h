@@ -4,8 +4,9 @@
 // (a task is dispatched only after its attempt is committed) and wakes waiters.
 //
 // Dispatch is by credits: a spoke receives at most as many tasks as it has free slots, and only
-// tasks whose nodeSelector its labels satisfy. The spokes are fixed (local ones), so a task no
-// spoke's labels satisfy ends in Error at once, its message naming the labels needed and had.
+// tasks whose nodeSelector its labels satisfy. With local spokes only, a task no spoke's labels
+// satisfy ends in Error at once, its message naming the labels needed and had; when remote
+// spokes may join (HubOptions::spoke_lease_ms), it waits for one.
 //
 // Thread-safety: every public method may be called from any thread.
 #pragma once
