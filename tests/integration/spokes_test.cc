@@ -300,6 +300,37 @@ TEST_F(SpokesTest, KilledSpokeLosesNoTask) {
   EXPECT_EQ(Connected(), std::set<std::string>{"s2"});
 }
 
+TEST_F(SpokesTest, RestartedSpokeTakesItsNameBack) {
+  StartHub();
+  StartSpoke("s1", 2);
+  ASSERT_TRUE(WaitConnected({"s1"})) << Logs();
+  std::string name =
+      Submit(FanOut(4, "sleep 1", "    retryStrategy: {limit: 3, retryPolicy: Always}\n"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const Json& pod : Pods(Get(name))) {
+          if (pod["phase"] == "Running" && pod.contains("hostNodeName")) return true;
+        }
+        return false;
+      },
+      20))
+      << Logs();
+  spokes_["s1"]->Signal(SIGKILL);
+  spokes_["s1"]->Wait(10);
+  // The hub has seen the stream end: it gives the spoke no new tasks while it may come back.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        Json items = Json::parse(Cli({"spokes", "-o", "json"}).out, nullptr, false);
+        return items.is_array() && items.size() == 1 && items[0].value("draining", false);
+      },
+      10));
+  // A new process under the same name replaces the dead one at once (no waiting for its lease):
+  // the old one's tasks are lost and retried, here on the new one.
+  StartSpoke("s1", 2);
+  ASSERT_EQ(WaitDone(name), "Succeeded") << Logs();
+  EXPECT_EQ(Connected(), std::set<std::string>{"s1"});
+}
+
 TEST_F(SpokesTest, SpokeJoiningMidRunGetsWorkAtOnce) {
   StartHub();
   StartSpoke("s1", 1);
