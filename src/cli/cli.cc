@@ -14,6 +14,7 @@
 #include "cli/client_commands.h"
 #include "cli/hub_command.h"
 #include "cli/render.h"
+#include "cli/spoke_command.h"
 #include "common/log.h"
 #include "hub/hub.h"
 #include "hub/serialize.h"
@@ -582,10 +583,13 @@ int Main(int argc, char** argv) {
   hub_flags.version = kVersion;
   CLI::App* hub_cmd = app.add_subcommand(
       "hub",
-      "Run a hub with local spokes that serves the REST API (docs/api.md) until SIGINT/SIGTERM.\n"
-      "It writes its address to DATA/address and, unless given --token-file or --auth none, the\n"
-      "token clients must send to DATA/token (mode 0600).\n\nExamples:\n"
-      "  hubspoke hub\n  hubspoke hub --listen 0.0.0.0:2746 --data /var/lib/hubspoke --spokes 8");
+      "Run a hub with local spokes that serves the REST API (docs/api.md) until SIGINT/SIGTERM,\n"
+      "and accepts remote spokes (`hubspoke spoke`, docs/spokes.md) on --spoke-listen.\n"
+      "It writes its address to DATA/address, the spokes' to DATA/spoke-address and, unless given\n"
+      "--token-file or --auth none, the token clients and spokes must send to DATA/token (mode\n"
+      "0600).\n\nExamples:\n"
+      "  hubspoke hub\n  hubspoke hub --listen 0.0.0.0:2746 --data /var/lib/hubspoke --spokes 8\n"
+      "  hubspoke hub --spoke-listen 0.0.0.0:2747 --spokes 0   # remote spokes only");
   hub_cmd
       ->add_option("--listen", hub_flags.listen, "HOST:PORT to serve on; port 0 picks a free one")
       ->capture_default_str();
@@ -594,9 +598,25 @@ int Main(int argc, char** argv) {
                       "~/.local/state/hubspoke)");
   hub_cmd
       ->add_option("--spokes", hub_flags.spokes,
-                   "local spokes, one task slot each (default: number of cores; remote spokes "
-                   "do not exist yet, so these run every task)")
-      ->check(CLI::Range(1, 4096));
+                   "local spokes, one task slot each (default: number of cores; 0: none, only "
+                   "remote spokes run tasks)")
+      ->check(CLI::Range(0, 4096));
+  hub_cmd
+      ->add_option("--spoke-listen", hub_flags.spoke_listen,
+                   "HOST:PORT where remote spokes (`hubspoke spoke`) connect over gRPC; port 0 "
+                   "picks a free one (written to DATA/spoke-address)")
+      ->capture_default_str();
+  hub_cmd
+      ->add_option("--spoke-lease", hub_flags.spoke_lease_s,
+                   "seconds a remote spoke may be silent before it is lost and its tasks are "
+                   "retried elsewhere")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  hub_cmd->add_option("--spoke-tls-cert", hub_flags.spoke_tls_cert,
+                      "PEM certificate: spokes connect over TLS (with --spoke-tls-key)");
+  hub_cmd->add_option("--spoke-tls-key", hub_flags.spoke_tls_key, "PEM private key");
+  hub_cmd->add_option("--spoke-tls-ca", hub_flags.spoke_tls_ca,
+                      "PEM CA: spokes must present a certificate it signed");
   CLI::Option* token_file_opt = hub_cmd->add_option(
       "--token-file", hub_flags.token_file, "read the clients' bearer token from this file");
   hub_cmd
@@ -606,6 +626,45 @@ int Main(int argc, char** argv) {
       ->excludes(token_file_opt);
   hub_cmd->add_option("--image-map", hub_flags.image_maps,
                       "IMAGE=COMMAND: run containers of IMAGE that give no command with COMMAND");
+
+  SpokeFlags spoke_flags;
+  spoke_flags.state_dir = DefaultDataDir();
+  spoke_flags.version = kVersion;
+  CLI::App* spoke_cmd = app.add_subcommand(
+      "spoke",
+      "Run a spoke on this machine: join a hub (`hubspoke hub`, its --spoke-listen address) and\n"
+      "run its tasks until SIGTERM/SIGINT, which drain it (running tasks finish, then it exits).\n"
+      "\nExamples:\n"
+      "  hubspoke spoke --hub hub.example:2747 --token-file hub-token --slots 8\n"
+      "  hubspoke spoke --hub 10.0.0.5:2747 --name gpu-1 --labels gpu=true,zone=a \\\n"
+      "      --tls-ca ca.pem --tls-cert spoke.pem --tls-key spoke-key.pem");
+  spoke_cmd->add_option("--hub", spoke_flags.hub, "HOST:PORT of the hub's spoke listener")
+      ->capture_default_str();
+  spoke_cmd->add_option("--name", spoke_flags.name, "spoke name (default: the host name)");
+  spoke_cmd->add_option("--slots", spoke_flags.slots, "tasks at once (default: number of cores)")
+      ->check(CLI::Range(1, 4096));
+  spoke_cmd->add_option("--labels", spoke_flags.labels,
+                        "labels k=v[,k=v] that nodeSelectors match (besides kubernetes.io/os, "
+                        "arch and hostname)");
+  spoke_cmd->add_option("--token-file", spoke_flags.token_file,
+                        "file with the hub's token (default: $HUBSPOKE_TOKEN)");
+  spoke_cmd->add_option("--image-map", spoke_flags.image_maps,
+                        "IMAGE=COMMAND: run containers of IMAGE that give no command with COMMAND");
+  spoke_cmd->add_option("--tls-ca", spoke_flags.tls_ca, "PEM CA that signed the hub's certificate");
+  spoke_cmd->add_option("--tls-cert", spoke_flags.tls_cert, "PEM certificate of this spoke");
+  spoke_cmd->add_option("--tls-key", spoke_flags.tls_key, "PEM private key of this spoke");
+  spoke_cmd->add_option(
+      "--work", spoke_flags.work_dir,
+      "directory for attempts and logs (default: "
+      "$XDG_STATE_HOME/hubspoke/spoke-NAME or ~/.local/state/hubspoke/spoke-NAME)");
+
+  std::string spokes_output;
+  CLI::App* spokes_cmd = app.add_subcommand(
+      "spokes",
+      "List the spokes connected to a hub: name, slots, running tasks, last heartbeat, version,\n"
+      "labels.\n\nExample:\n  hubspoke spokes");
+  add_client(spokes_cmd, false);
+  add_output(spokes_cmd, spokes_output, {"name", "json"});
 
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
 
@@ -634,6 +693,8 @@ int Main(int argc, char** argv) {
   }
   if (*template_cmd) return Templates(client, tmpl, std::cout, std::cerr);
   if (*hub_cmd) return DoHub(hub_flags);
+  if (*spoke_cmd) return DoSpoke(spoke_flags);
+  if (*spokes_cmd) return Spokes(client, spokes_output, std::cout, std::cerr);
   if (*version_cmd) {
     std::cout << "hubspoke " << kVersion << "\n";
     return kExitOk;

@@ -856,4 +856,43 @@ int Templates(const ClientFlags& client, const TemplateFlags& flags, std::ostrea
   return code;
 }
 
+int Spokes(const ClientFlags& client, const std::string& output, std::ostream& out,
+           std::ostream& err) {
+  auto api = Connect(client);
+  if (!api.ok()) return Report(err, api.error());
+  auto body = (*api)->Get("/api/v1/spokes");
+  if (!body.ok()) return Report(err, body.error());
+  auto list = ParseJson(*body, "a spoke list");
+  if (!list.ok()) return Report(err, list.error());
+  const Json items = list->value("items", Json::array());
+  if (output == "json") {
+    out << items.dump() << "\n";
+    return kExitOk;
+  }
+  Micros now = SystemClock().Now();
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "SLOTS", "RUNNING", "LAST HEARTBEAT", "VERSION", "LABELS"}};
+  for (const Json& item : items) {
+    std::string name = item.value("name", "");
+    if (output == "name") {
+      out << name << "\n";
+      continue;
+    }
+    if (item.value("draining", false)) name += " (draining)";
+    std::string labels;
+    const Json all_labels = item.value("labels", Json::object());
+    for (const auto& [k, v] : all_labels.items()) {
+      if (k.rfind("kubernetes.io/", 0) == 0 || k.rfind("beta.kubernetes.io/", 0) == 0) continue;
+      labels += (labels.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : "");
+    }
+    Micros beat = item.value("lastHeartbeatMicros", Micros{0});
+    rows.push_back({name, std::to_string(item.value("slots", 0)),
+                    std::to_string(item.value("running", 0)),
+                    item.value("local", false) ? "(in the hub)" : Age(beat, now) + " ago",
+                    item.value("version", ""), labels});
+  }
+  if (output != "name") PrintTable(rows, out);
+  return kExitOk;
+}
+
 }  // namespace hubspoke::cli

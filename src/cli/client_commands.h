@@ -86,4 +86,9 @@ int Act(const ClientFlags& client, const ActionFlags& flags, std::ostream& out, 
 int Templates(const ClientFlags& client, const TemplateFlags& flags, std::ostream& out,
               std::ostream& err);
 
+// `hubspoke spokes`: the spokes connected to the hub (GET /api/v1/spokes); `output`: "", json,
+// name.
+int Spokes(const ClientFlags& client, const std::string& output, std::ostream& out,
+           std::ostream& err);
+
 }  // namespace hubspoke::cli

@@ -14,12 +14,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
 #include "common/log.h"
 #include "hub/http_api.h"
 #include "hub/hub.h"
+#include "hub/spoke_service.h"
 #include "spec/catalog.h"
 #include "store/store.h"
 
@@ -156,9 +158,20 @@ int DoHub(const HubFlags& flags) {
   options.data_dir = flags.data_dir;
   options.forget_finished = true;
   options.resumable = true;
-  options.local_spokes = flags.spokes > 0
+  options.local_spokes = flags.spokes >= 0
                              ? flags.spokes
                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.spoke_lease_ms = static_cast<int64_t>(flags.spoke_lease_s) * 1000;
+  std::string spoke_host;
+  int spoke_port = 0;
+  if (!ParseListen(flags.spoke_listen, spoke_host, spoke_port)) {
+    return Failed(
+        "--spoke-listen " + flags.spoke_listen + ": expected HOST:PORT, e.g. 0.0.0.0:2747",
+        kExitUsage);
+  }
+  if (flags.spoke_tls_cert.empty() != flags.spoke_tls_key.empty()) {
+    return Failed("--spoke-tls-cert and --spoke-tls-key go together", kExitUsage);
+  }
   for (const std::string& m : flags.image_maps) {
     if (!options.images.Add(m))
       return Failed("--image-map " + m + ": expected IMAGE=COMMAND", kExitUsage);
@@ -194,8 +207,9 @@ int DoHub(const HubFlags& flags) {
 
   auto store = store::OpenSqlite({flags.data_dir + "/hubspoke.db"});
   if (!store.ok()) return Failed(store.error().ToString());
+  // The hub uses its remote spokes until it stops: it is destroyed before their service.
+  std::unique_ptr<hub::SpokeService> spoke_service;
   hub::Hub hub(std::move(options), std::move(*store), spec::Catalog{});
-
   hub::HttpApiOptions api_options;
   api_options.host = host;
   api_options.port = port;
@@ -209,13 +223,39 @@ int DoHub(const HubFlags& flags) {
   std::string url = "http://" + url_host + ":" + std::to_string(*bound);
   std::string address_file = flags.data_dir + "/address";
   if (Status s = WriteAtomically(address_file, url); !s.ok()) return Failed(s.error().ToString());
-  std::cerr << "hubspoke hub: listening on " << url << "\n" << std::flush;
+  hub::SpokeServiceOptions spoke_options;
+  spoke_options.listen = flags.spoke_listen;
+  spoke_options.token = token;
+  spoke_options.lease_ms = static_cast<int64_t>(flags.spoke_lease_s) * 1000;
+  spoke_options.tls_cert = flags.spoke_tls_cert;
+  spoke_options.tls_key = flags.spoke_tls_key;
+  spoke_options.tls_ca = flags.spoke_tls_ca;
+  spoke_service = std::make_unique<hub::SpokeService>(hub, spoke_options);
+  auto spoke_bound = spoke_service->Start();
+  if (!spoke_bound.ok()) {
+    spoke_service->Stop();
+    return Failed(spoke_bound.error().ToString());
+  }
+  std::string spoke_address =
+      (spoke_host.find(':') != std::string::npos ? "[" + spoke_host + "]" : spoke_host) + ":" +
+      std::to_string(*spoke_bound);
+  std::string spoke_address_file = flags.data_dir + "/spoke-address";
+  if (Status s = WriteAtomically(spoke_address_file, spoke_address); !s.ok()) {
+    spoke_service->Stop();
+    return Failed(s.error().ToString());
+  }
+
+  std::cerr << "hubspoke hub: listening on " << url << "\n"
+            << "hubspoke hub: spokes connect to " << spoke_address << "\n"
+            << std::flush;
 
   int received = 0;
   sigwait(&signals, &received);
   std::cerr << "hubspoke hub: " << strsignal(received) << ", stopping\n";
   api.Stop();
+  spoke_service->Stop();
   std::filesystem::remove(address_file, ec);
+  std::filesystem::remove(spoke_address_file, ec);
   if (auto err = hub.StoreError()) {
     std::cerr << "hubspoke hub: warning: state was not fully saved: " << err->ToString() << "\n";
   }

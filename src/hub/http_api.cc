@@ -1031,6 +1031,20 @@ void HttpApi::Impl::Routes() {
                SendJson(res, {{"managedNamespace", "default"}, {"links", Json::array()}});
              }));
 
+  server.Get("/api/v1/spokes", Guard([this](const httplib::Request&, httplib::Response& res) {
+               Json items = Json::array();
+               for (const SpokeInfo& s : hub.Spokes()) {
+                 Json item = {{"name", s.name},       {"labels", s.labels},     {"slots", s.slots},
+                              {"running", s.running}, {"draining", s.draining}, {"local", s.local},
+                              {"version", s.version}};
+                 if (s.last_heartbeat > 0) {
+                   item["lastHeartbeat"] = FormatRfc3339(s.last_heartbeat);
+                   item["lastHeartbeatMicros"] = s.last_heartbeat;
+                 }
+                 items.push_back(std::move(item));
+               }
+               SendJson(res, {{"items", items}});
+             }));
   server.Get(kWorkflows, bind(&Impl::ListWorkflows));
   server.Post(kWorkflows, bind(&Impl::CreateWorkflow));
   server.Post(kWorkflows + "/submit", bind(&Impl::SubmitFrom));

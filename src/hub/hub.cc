@@ -1063,9 +1063,10 @@ Status Hub::Delete(const std::string& workflow) {
 }
 
 std::vector<std::string> Hub::AddSpoke(spoke::Spoke* spoke, int slots,
-                                       const std::vector<std::string>& running) {
+                                       const std::vector<std::string>& running, int prefetch) {
   return impl_->Call<std::vector<std::string>>([&] {
-    auto slot = std::make_unique<SpokeSlot>(SpokeSlot{spoke, slots, slots, false, false});
+    auto slot =
+        std::make_unique<SpokeSlot>(SpokeSlot{spoke, slots, slots + prefetch, false, false});
     std::vector<std::string> unknown;
     for (const std::string& attempt : running) {
       auto orphan = impl_->orphans.find(attempt);
@@ -1083,10 +1084,11 @@ std::vector<std::string> Hub::AddSpoke(spoke::Spoke* spoke, int slots,
   });
 }
 
-void Hub::DrainSpoke(const std::string& name) {
+void Hub::DrainSpoke(const std::string& name, bool draining) {
   impl_->Call<bool>([&] {
     SpokeSlot* slot = impl_->FindSpoke(name);
-    if (slot) slot->draining = true;
+    if (slot) slot->draining = draining;
+    if (slot && !draining) impl_->Dispatch();
     return slot != nullptr;
   });
 }
@@ -1120,6 +1122,8 @@ std::vector<SpokeInfo> Hub::Spokes() {
       for (const auto& [attempt, slot] : impl_->running) info.running += slot == s.get();
       info.draining = s->draining;
       info.local = s->local;
+      info.version = s->spoke->version();
+      info.last_heartbeat = s->spoke->last_heard();
       out.push_back(std::move(info));
     }
     return out;

@@ -4,8 +4,9 @@
 // (a task is dispatched only after its attempt is committed) and wakes waiters.
 //
 // Dispatch is by credits: a spoke receives at most as many tasks as it has free slots, and only
-// tasks whose nodeSelector its labels satisfy. The spokes are fixed (local ones), so a task no
-// spoke's labels satisfy ends in Error at once, its message naming the labels needed and had.
+// tasks whose nodeSelector its labels satisfy. With local spokes only, a task no spoke's labels
+// satisfy ends in Error at once, its message naming the labels needed and had; when remote
+// spokes may join (HubOptions::spoke_lease_ms), it waits for one.
 //
 // Thread-safety: every public method may be called from any thread.
 #pragma once
@@ -50,7 +51,9 @@ struct SpokeInfo {
   int slots = 0;
   int running = 0;
   bool draining = false;
-  bool local = false;  // the hub's in-process pool
+  bool local = false;         // the hub's in-process pool
+  std::string version;        // a remote spoke's
+  Micros last_heartbeat = 0;  // when a remote spoke was last heard from
 };
 
 // What `argo submit` lets a user change on the way in.
@@ -106,10 +109,13 @@ class Hub {
   // Spokes that join and leave (remote ones). `spoke` must stay valid until RemoveSpoke returns;
   // its reports go to listener(). `running`: the attempts it says it runs (after a hub restart
   // it re-claims them); returns those the hub does not know, which the spoke should cancel.
+  // `prefetch`: tasks handed to it beyond its free slots, which it queues so that a slot that
+  // frees starts the next task without waiting for the hub's round trip (as the local pool does).
   std::vector<std::string> AddSpoke(spoke::Spoke* spoke, int slots,
-                                    const std::vector<std::string>& running = {});
-  // Gives the spoke no new tasks (it is draining before it leaves).
-  void DrainSpoke(const std::string& name);
+                                    const std::vector<std::string>& running = {}, int prefetch = 0);
+  // Gives the spoke no new tasks (it is draining before it leaves, or is disconnected); with
+  // `draining` false, it takes tasks again.
+  void DrainSpoke(const std::string& name, bool draining = true);
   // The spoke is gone: the attempts it ran fail as "spoke lost: <reason>" (then retryStrategy).
   void RemoveSpoke(const std::string& name, const std::string& reason);
   std::vector<SpokeInfo> Spokes();

@@ -271,16 +271,29 @@ void LocalSpoke::Assign(engine::Task task) {
 }
 
 void LocalSpoke::Cancel(const std::string& attempt_id) {
+  bool queued = false;
   {
     std::lock_guard lock(mu_);
     for (auto it = queue_.begin(); it != queue_.end(); ++it) {
       if (it->attempt_id == attempt_id) {
         queue_.erase(it);
-        return;
+        queued = true;
+        break;
       }
     }
   }
-  runner_.Cancel(attempt_id);
+  if (!queued) {
+    runner_.Cancel(attempt_id);
+    return;
+  }
+  // Reported like any task, so whoever counts this spoke's tasks sees its place free again.
+  engine::TaskResult result;
+  result.attempt_id = attempt_id;
+  result.spoke = options_.name;
+  result.started = false;
+  result.message = "cancelled before it started";
+  result.started_at = result.finished_at = SystemClock().Now();
+  listener_->OnTaskFinished(std::move(result));
 }
 
 void LocalSpoke::Work(int slot) {

@@ -4,7 +4,8 @@
 // serves remote spokes.
 //
 // Thread-safety: Assign() and Cancel() may be called from any thread. Reports are delivered on the
-// spoke's worker threads through the SpokeListener, which must be thread-safe.
+// spoke's worker threads through the SpokeListener, which must be thread-safe; a task cancelled
+// before it started is reported (not started) on the thread that called Cancel().
 #pragma once
 
 #include <condition_variable>
@@ -57,6 +58,9 @@ class Spoke {
   virtual void Cancel(const std::string& attempt_id) = 0;
   // The hub has committed this attempt's result: the spoke may forget it.
   virtual void Acked(const std::string& attempt_id) {}
+  // For listings: a remote spoke's version, and when it was last heard from (0: unknown).
+  virtual std::string version() const { return ""; }
+  virtual Micros last_heard() const { return 0; }
 };
 
 // The node labels Kubernetes sets, as this host would have them: kubernetes.io/arch and

@@ -33,8 +33,8 @@ class HubProcess {
       dup2(log, 1);
       dup2(log, 2);
       std::string binary = Hubspoke();
-      execl(binary.c_str(), binary.c_str(), "hub", "--listen", "127.0.0.1:0", "--data",
-            data_dir.c_str(), "--spokes", std::to_string(spokes).c_str(),
+      execl(binary.c_str(), binary.c_str(), "hub", "--listen", "127.0.0.1:0", "--spoke-listen",
+            "127.0.0.1:0", "--data", data_dir.c_str(), "--spokes", std::to_string(spokes).c_str(),
             static_cast<char*>(nullptr));
       _exit(127);
     }

@@ -28,8 +28,9 @@ class HubProcess {
       dup2(in, 0);
       dup2(err, 1);
       dup2(err, 2);
-      execl(Hubspoke().c_str(), Hubspoke().c_str(), "hub", "--listen", "127.0.0.1:0", "--data",
-            data.c_str(), "--spokes", "2", static_cast<char*>(nullptr));
+      execl(Hubspoke().c_str(), Hubspoke().c_str(), "hub", "--listen", "127.0.0.1:0",
+            "--spoke-listen", "127.0.0.1:0", "--data", data.c_str(), "--spokes", "2",
+            static_cast<char*>(nullptr));
       _exit(127);
     }
   }

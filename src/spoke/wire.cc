@@ -1,0 +1,109 @@
+#include "spoke/wire.h"
+
+namespace hubspoke::spoke {
+namespace {
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+void PairsToProto(const Pairs& pairs, google::protobuf::RepeatedPtrField<v1::KeyValue>* out) {
+  for (const auto& [name, value] : pairs) {
+    v1::KeyValue* kv = out->Add();
+    kv->set_name(name);
+    kv->set_value(value);
+  }
+}
+
+Pairs PairsFromProto(const google::protobuf::RepeatedPtrField<v1::KeyValue>& in) {
+  Pairs out;
+  for (const v1::KeyValue& kv : in) out.emplace_back(kv.name(), kv.value());
+  return out;
+}
+
+template <typename Field>
+std::vector<std::string> Strings(const Field& field) {
+  return {field.begin(), field.end()};
+}
+
+}  // namespace
+
+void TaskToProto(const engine::Task& task, v1::Task* out) {
+  out->set_attempt_id(task.attempt_id);
+  out->set_workflow(task.workflow);
+  out->set_node_id(task.node_id);
+  out->set_image(task.image);
+  for (const std::string& c : task.command) out->add_command(c);
+  for (const std::string& a : task.args) out->add_args(a);
+  out->set_script_source(task.script_source);
+  PairsToProto(task.env, out->mutable_env());
+  out->set_working_dir(task.working_dir);
+  out->set_timeout_ms(task.timeout_ms);
+  for (const std::string& f : task.output_files) out->add_output_files(f);
+  for (const std::string& d : task.private_dirs) out->add_private_dirs(d);
+  out->mutable_node_selector()->insert(task.node_selector.begin(), task.node_selector.end());
+  for (const engine::TaskContainer& c : task.containers) {
+    v1::Container* pc = out->add_containers();
+    pc->set_name(c.name);
+    pc->set_image(c.image);
+    for (const std::string& s : c.command) pc->add_command(s);
+    for (const std::string& s : c.args) pc->add_args(s);
+    PairsToProto(c.env, pc->mutable_env());
+    for (const std::string& s : c.dependencies) pc->add_dependencies(s);
+  }
+}
+
+engine::Task TaskFromProto(const v1::Task& in) {
+  engine::Task task;
+  task.attempt_id = in.attempt_id();
+  task.workflow = in.workflow();
+  task.node_id = in.node_id();
+  task.image = in.image();
+  task.command = Strings(in.command());
+  task.args = Strings(in.args());
+  task.script_source = in.script_source();
+  task.env = PairsFromProto(in.env());
+  task.working_dir = in.working_dir();
+  task.timeout_ms = in.timeout_ms();
+  task.output_files = Strings(in.output_files());
+  task.private_dirs = Strings(in.private_dirs());
+  task.node_selector.insert(in.node_selector().begin(), in.node_selector().end());
+  for (const v1::Container& pc : in.containers()) {
+    engine::TaskContainer c;
+    c.name = pc.name();
+    c.image = pc.image();
+    c.command = Strings(pc.command());
+    c.args = Strings(pc.args());
+    c.env = PairsFromProto(pc.env());
+    c.dependencies = Strings(pc.dependencies());
+    task.containers.push_back(std::move(c));
+  }
+  return task;
+}
+
+void ResultToProto(const engine::TaskResult& r, v1::TaskFinished* out) {
+  out->set_attempt_id(r.attempt_id);
+  out->set_started(r.started);
+  out->set_exit_code(r.exit_code);
+  out->set_stdout_text(r.stdout_text);
+  out->set_message(r.message);
+  out->mutable_files()->insert(r.files.begin(), r.files.end());
+  out->set_timed_out(r.timed_out);
+  out->set_started_at_us(r.started_at);
+  out->set_finished_at_us(r.finished_at);
+}
+
+engine::TaskResult ResultFromProto(const v1::TaskFinished& in, const std::string& spoke) {
+  engine::TaskResult r;
+  r.attempt_id = in.attempt_id();
+  r.spoke = spoke;
+  r.started = in.started();
+  r.exit_code = in.exit_code();
+  r.stdout_text = in.stdout_text();
+  r.message = in.message();
+  r.files.insert(in.files().begin(), in.files().end());
+  r.timed_out = in.timed_out();
+  r.started_at = in.started_at_us();
+  r.finished_at = in.finished_at_us();
+  return r;
+}
+
+}  // namespace hubspoke::spoke
