@@ -509,6 +509,10 @@ void Attempt::StartStopping(pid_t pgid, int64_t now_us) {
 void Attempt::Supervise(const Spawned& child) {
   const int64_t deadline_us =
       spec_.timeout_ms > 0 ? NowMicros(CLOCK_MONOTONIC) + spec_.timeout_ms * 1000 : -1;
+  int64_t still_running_us =
+      spec_.on_still_running
+          ? NowMicros(CLOCK_MONOTONIC) + std::max<int64_t>(spec_.still_running_after_ms, 0) * 1000
+          : -1;
   pollfd fds[4] = {{child.pidfd, POLLIN, 0},
                    {stdout_read_.get(), POLLIN, 0},
                    {event_fd_.get(), POLLIN, 0},
@@ -523,7 +527,14 @@ void Attempt::Supervise(const Spawned& child) {
       kill(-child.pid, SIGKILL);
       kill_at_us_ = -1;
     }
+    if (still_running_us >= 0 && now_us >= still_running_us) {
+      still_running_us = -1;
+      spec_.on_still_running();
+    }
     int64_t wake_us = stopping_ ? kill_at_us_ : deadline_us;
+    if (still_running_us >= 0 && (wake_us < 0 || still_running_us < wake_us)) {
+      wake_us = still_running_us;
+    }
     int timeout_ms = wake_us < 0 ? -1 : static_cast<int>((wake_us - now_us + 999) / 1000);
     int n = poll(fds, 4, timeout_ms);
     if (n < 0) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +36,11 @@ struct ExecSpec {
   // of creating and removing a directory of its own: a spoke slot reuses one, which spares the
   // file system an inode per task.
   std::string reuse_dir;
+  // Called (on the running thread) once the task has run for `still_running_after_ms` and has not
+  // ended: a task that ends sooner is never reported as running, which spares the hub a round
+  // trip for each short task.
+  std::function<void()> on_still_running;
+  int64_t still_running_after_ms = 0;
 };
 
 struct ExecResult {

@@ -11,6 +11,10 @@
 namespace hubspoke::spoke {
 namespace {
 
+// A task still running this long after it started is reported as running; a shorter one is
+// reported only when it ends (one round trip to the hub instead of two).
+constexpr int64_t kReportRunningAfterMs = 10;
+
 std::string SelfDir() {
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -330,8 +334,12 @@ void LocalSpoke::Work(int slot) {
       std::error_code ec;
       std::filesystem::create_directories(std::filesystem::path(spec->log_path).parent_path(), ec);
     }
-    listener_->OnTaskStarted(task.attempt_id, me, clock.Now());
-    if (sandbox) spec->private_tmp = false;           // this thread's /tmp is private already
+    // A short task is reported once, when it ends; one still running after a moment is reported
+    // as running then (with the time it started).
+    Micros started = clock.Now();
+    spec->on_still_running = [&] { listener_->OnTaskStarted(task.attempt_id, me, started); };
+    spec->still_running_after_ms = kReportRunningAfterMs;
+    if (sandbox) spec->private_tmp = false;  // this thread's /tmp is private already
     spec->reuse_dir = options_.work_root + "/slot-" + std::to_string(slot + 1);  // one at a time
     exec::ExecResult r = runner_.Run(*spec);
     if (sandbox) sandbox->Clear();
