@@ -75,7 +75,15 @@ TEST(HubServerTest, ServesTheApiRefusesASecondHubAndExitsCleanlyOnSigterm) {
   std::string address = WaitForFile(data + "/address");
   ASSERT_EQ(address.rfind("http://127.0.0.1:", 0), 0u)
       << address << ReadFile(dir.path() + "/hub.err");
-  EXPECT_NE(ReadFile(dir.path() + "/hub.err").find("listening on " + address), std::string::npos);
+  // The address file may be written a moment before the line is printed.
+  auto said = [&] {
+    return ReadFile(dir.path() + "/hub.err").find("listening on " + address) != std::string::npos;
+  };
+  for (auto deadline = Clock::now() + std::chrono::seconds(5);
+       !said() && Clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(said()) << ReadFile(dir.path() + "/hub.err");
   std::string token = ReadFile(data + "/token");
   EXPECT_EQ(token.size(), 64u);
   struct stat st;
