@@ -34,7 +34,8 @@ class SqliteStore final : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   // Deletes first, then writes workflows, then nodes, so a batch may replace a workflow or create
-  // one and its nodes together. A node whose workflow is in neither the batch nor the database fails the batch.
+  // one and its nodes together. A node whose workflow is in neither the batch nor the database
+  // fails the batch.
   Status Apply(const Batch& batch) override;
   // Ordered by created_at descending, then name. `only_unfinished` keeps workflows whose phase is
   // not Succeeded, Failed or Error.
