@@ -56,6 +56,17 @@ std::string LabelsText(const std::map<std::string, std::string>& labels) {
   return "{" + out + "}";
 }
 
+// "file:line:col: error: ..." lines of a manifest's lint errors, or "".
+std::string LintErrors(const spec::Workflow& manifest, const spec::Catalog& catalog) {
+  std::string errors;
+  for (const spec::Diagnostic& d : spec::Lint(manifest, catalog)) {
+    if (d.severity == spec::Diagnostic::Severity::kError) {
+      errors += (errors.empty() ? "" : "\n") + d.ToString();
+    }
+  }
+  return errors;
+}
+
 // The engine's clock: set by the hub before each event it applies (the wall clock live, the
 // recorded time during a replay), so a replayed event sees exactly the time it first saw.
 class EngineClock final : public Clock {
@@ -762,13 +773,9 @@ struct Hub::Impl final : spoke::SpokeListener {
 
   Result<std::string> SubmitNow(const spec::Workflow& manifest, const SubmitOptions& submit,
                                 std::vector<engine::Node> memo = {}) {
-    std::string errors;
-    for (const spec::Diagnostic& d : spec::Lint(manifest, catalog)) {
-      if (d.severity == spec::Diagnostic::Severity::kError) {
-        errors += (errors.empty() ? "" : "\n") + d.ToString();
-      }
+    if (std::string errors = LintErrors(manifest, catalog); !errors.empty()) {
+      return Fail(InvalidArgument(errors));
     }
-    if (!errors.empty()) return Fail(InvalidArgument(errors));
     auto wf = Resolved(manifest, submit);
     if (!wf) return Fail(wf.error());
     Event e = Now(Event::Type::kSubmit);
@@ -848,16 +855,21 @@ struct Hub::Impl final : spoke::SpokeListener {
                 log.end());
       if (options.resumable) deleted_roots.push_back(workflow);
     }
-    // The workflow and, through the parent index, every workflow it created.
-    std::vector<std::string> stack{workflow};
+    return DeleteStoredTree(workflow);
+  }
+
+  // Deletes, with the next commit, the stored workflow `name` and, through the parent index,
+  // every workflow it created, and removes their logs.
+  Status DeleteStoredTree(const std::string& name) {
+    std::vector<std::string> stack{name};
     while (!stack.empty()) {
-      std::string name = stack.back();
+      std::string next = stack.back();
       stack.pop_back();
-      deleted.push_back(name);
+      deleted.push_back(next);
       std::error_code ec;
-      std::filesystem::remove_all(log_root + "/" + name, ec);
+      std::filesystem::remove_all(log_root + "/" + next, ec);
       store::ListOptions children;
-      children.parent = name;
+      children.parent = next;
       auto list = store->ListWorkflows(children);
       if (!list) return Fail(list.error());
       for (const store::WorkflowRecord& c : *list) stack.push_back(c.name);
@@ -938,19 +950,9 @@ struct Hub::Impl final : spoke::SpokeListener {
     auto list = store->ListWorkflows(children);
     if (!list) return Fail(list.error());
     engine.Forget(workflow);
-    std::vector<std::string> stack;
     for (const store::WorkflowRecord& c : *list) {
-      if (!kept_children.count(c.name)) stack.push_back(c.name);
-    }
-    while (!stack.empty()) {
-      std::string name = stack.back();
-      stack.pop_back();
-      deleted.push_back(name);
-      store::ListOptions grand;
-      grand.parent = name;
-      auto more = store->ListWorkflows(grand);
-      if (!more) return Fail(more.error());
-      for (const store::WorkflowRecord& c : *more) stack.push_back(c.name);
+      if (kept_children.count(c.name)) continue;
+      if (Status s = DeleteStoredTree(c.name); !s) return s;
     }
     deleted.push_back(workflow);
     auto name = SubmitNow(*wf, {}, std::move(memo));
@@ -985,21 +987,6 @@ std::vector<spec::Diagnostic> Hub::Lint(const spec::Workflow& manifest) {
   return impl_->Call<std::vector<spec::Diagnostic>>(
       [&] { return spec::Lint(manifest, impl_->catalog); });
 }
-
-namespace {
-
-// "file:line:col: error: ..." lines of a template's lint errors, or "".
-std::string LintErrors(const spec::Workflow& tmpl, const spec::Catalog& catalog) {
-  std::string errors;
-  for (const spec::Diagnostic& d : spec::Lint(tmpl, catalog)) {
-    if (d.severity == spec::Diagnostic::Severity::kError) {
-      errors += (errors.empty() ? "" : "\n") + d.ToString();
-    }
-  }
-  return errors;
-}
-
-}  // namespace
 
 Status Hub::CreateTemplate(const spec::Workflow& tmpl) {
   return impl_->Call<Status>([&]() -> Status {
