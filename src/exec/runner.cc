@@ -189,12 +189,12 @@ class Attempt {
   // Waits for the leader to exit while draining stdout and acting on the timeout and cancel.
   void Supervise(const Spawned& child);
   void StartStopping(pid_t pgid, int64_t now_us);
-  // Reads what is available on the stdout pipe; false at end of file.
-  bool ReadStdout();
-  // Reads what is available on the stderr pipe into the log; false at end of file.
-  bool ReadStderr();
-  // Creates the log file on the task's first output; a failure costs the log, not the task.
-  void OpenLog();
+  // Reads what is available on one of the task's pipes into the log and, for stdout, into
+  // `result`; false at end of file.
+  bool ReadPipe(int fd, std::string* result);
+  // Appends to the log, creating it on the task's first output; a failure costs the log, not the
+  // task.
+  void WriteLog(const char* data, size_t size);
   void DrainStdout();
   void Reap(const Spawned& child);
   void ReadOutputFiles();
@@ -454,17 +454,17 @@ bool Attempt::PrepareCommand() {
   return true;
 }
 
-bool Attempt::ReadStdout() {
-  std::string& out = result_.stdout_text;
+bool Attempt::ReadPipe(int fd, std::string* result) {
   char buf[kReadChunk];  // on the stack: a heap buffer per task would be faulted in every time
   for (;;) {
-    ssize_t n = read(stdout_read_.get(), buf, sizeof(buf));
+    ssize_t n = read(fd, buf, sizeof(buf));
     if (n > 0) {
-      if (log_fd_.get() < 0 && !spec_.log_path.empty() && !log_failed_) OpenLog();
-      if (log_fd_.get() >= 0) WriteAll(log_fd_.get(), buf, static_cast<size_t>(n));
-      out.append(buf, static_cast<size_t>(n));
-      // Keep the tail; trimming only past twice the limit keeps the copying amortized.
-      if (out.size() > 2 * kStdoutTail) out.erase(0, out.size() - kStdoutTail);
+      WriteLog(buf, static_cast<size_t>(n));
+      if (result) {
+        result->append(buf, static_cast<size_t>(n));
+        // Keep the tail; trimming only past twice the limit keeps the copying amortized.
+        if (result->size() > 2 * kStdoutTail) result->erase(0, result->size() - kStdoutTail);
+      }
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -472,32 +472,23 @@ bool Attempt::ReadStdout() {
   }
 }
 
-bool Attempt::ReadStderr() {
-  char buf[kReadChunk];
-  for (;;) {
-    ssize_t n = read(stderr_read_.get(), buf, sizeof(buf));
-    if (n > 0) {
-      if (log_fd_.get() < 0 && !log_failed_) OpenLog();
-      if (log_fd_.get() >= 0) WriteAll(log_fd_.get(), buf, static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    return n != 0;
-  }
-}
-
-void Attempt::OpenLog() {
-  log_fd_.Reset(open(spec_.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+void Attempt::WriteLog(const char* data, size_t size) {
+  if (spec_.log_path.empty() || log_failed_) return;
   if (log_fd_.get() < 0) {
-    log_failed_ = true;
-    LogWarn("attempt " + spec_.attempt_id + ": cannot open log " + spec_.log_path + ": " +
-            ErrnoText(errno) + "; its output is kept as the result only");
+    log_fd_.Reset(open(spec_.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (log_fd_.get() < 0) {
+      log_failed_ = true;
+      LogWarn("attempt " + spec_.attempt_id + ": cannot open log " + spec_.log_path + ": " +
+              ErrnoText(errno) + "; its output is kept as the result only");
+      return;
+    }
   }
+  WriteAll(log_fd_.get(), data, size);
 }
 
 void Attempt::DrainStdout() {
-  if (stdout_read_.get() >= 0) ReadStdout();
-  if (stderr_read_.get() >= 0) ReadStderr();
+  if (stdout_read_.get() >= 0) ReadPipe(stdout_read_.get(), &result_.stdout_text);
+  if (stderr_read_.get() >= 0) ReadPipe(stderr_read_.get(), nullptr);
 }
 
 void Attempt::StartStopping(pid_t pgid, int64_t now_us) {
@@ -542,8 +533,8 @@ void Attempt::Supervise(const Spawned& child) {
       break;  // cannot wait: Reap() still collects the exit
     }
     if (fds[0].revents != 0) break;  // the leader exited
-    if (fds[1].revents != 0 && !ReadStdout()) fds[1].fd = -1;
-    if (fds[3].revents != 0 && !ReadStderr()) fds[3].fd = -1;
+    if (fds[1].revents != 0 && !ReadPipe(fds[1].fd, &result_.stdout_text)) fds[1].fd = -1;
+    if (fds[3].revents != 0 && !ReadPipe(fds[3].fd, nullptr)) fds[3].fd = -1;
     if (fds[2].revents != 0) {
       uint64_t value;
       if (read(event_fd_.get(), &value, sizeof(value)) < 0) value = 0;
