@@ -111,12 +111,10 @@ struct Hub::Impl final : spoke::SpokeListener {
   std::vector<std::pair<SpokeSlot*, std::string>> to_ack;     // results committed by the next flush
   std::unordered_map<std::string, std::string> attempt_root;  // outstanding attempt -> root
   std::multimap<Micros, std::string> timers;
-  std::vector<store::EventRecord> log;  // events applied since the last commit
-  std::vector<std::string> deleted;     // workflows deleted since the last commit
-  std::vector<std::string> deleted_roots;
-  std::unordered_map<std::string, Micros>
-      progress_written;  // workflow -> its row's last write  // their event logs, to drop with the
-                         // next commit
+  std::vector<store::EventRecord> log;     // events applied since the last commit
+  std::vector<std::string> deleted;        // workflows deleted since the last commit
+  std::vector<std::string> deleted_roots;  // their event logs, to drop with the next commit
+  std::unordered_map<std::string, Micros> progress_written;  // workflow -> its row's last write
   bool replaying = false;
   size_t next_spoke = 0;
   std::thread thread;
