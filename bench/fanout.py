@@ -18,27 +18,7 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SPAWNBENCH_SRC = os.path.join(REPO, "..", "shared", "bench", "spawnbench.c")
-
-MANIFEST = """apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata:
-  generateName: fanout-
-spec:
-  entrypoint: main
-  templates:
-    - name: main
-      steps:
-        - - name: task
-            template: noop
-            withSequence:
-              count: "{n}"
-    - name: noop
-      container:
-        image: host
-        command: [/bin/true]
-"""
+from benchlib import REPO, build_spawnbench, write_fanout
 
 
 def timed(cmd, **kw):
@@ -60,13 +40,8 @@ def main():
     if not os.access(hubspoke, os.X_OK):
         sys.exit(f"{hubspoke} not found: build first (scripts/build.sh)")
     work = tempfile.mkdtemp(prefix="fanout-", dir=os.path.join(args.build))
-    spawnbench = os.path.join(work, "spawnbench")
-    if not os.path.exists(SPAWNBENCH_SRC):
-        sys.exit(f"{SPAWNBENCH_SRC} not found: the floor benchmark comes from shared/bench")
-    subprocess.run(["gcc", "-O2", "-o", spawnbench, SPAWNBENCH_SRC], check=True)
-    manifest = os.path.join(work, "fanout.yaml")
-    with open(manifest, "w") as f:
-        f.write(MANIFEST.format(n=args.n))
+    spawnbench = build_spawnbench(work)
+    manifest = write_fanout(os.path.join(work, "fanout.yaml"), args.n)
     makefile = os.path.join(work, "Makefile")
     with open(makefile, "w") as f:
         f.write("all: " + " ".join(f"t{i}" for i in range(args.n)) + "\n")

@@ -21,27 +21,9 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICKS = os.sysconf("SC_CLK_TCK")
+from benchlib import REPO, write_fanout
 
-MANIFEST = """apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata:
-  generateName: fanout-
-spec:
-  entrypoint: main
-  templates:
-    - name: main
-      steps:
-        - - name: task
-            template: noop
-            withSequence:
-              count: "{n}"
-    - name: noop
-      container:
-        image: host
-        command: [/bin/true]
-"""
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid):
@@ -121,9 +103,7 @@ def main():
         sys.exit(f"{hubspoke} not found: build first (scripts/build.sh)")
     # Not under /tmp: tasks get a private /tmp per slot only when the state lives elsewhere.
     root = tempfile.mkdtemp(prefix="remote-spokes-", dir=args.build)
-    manifest = os.path.join(root, "fanout.yaml")
-    with open(manifest, "w") as f:
-        f.write(MANIFEST.format(n=args.n))
+    manifest = write_fanout(os.path.join(root, "fanout.yaml"), args.n)
 
     names = {False: f"local: hub --spokes {args.spokes}",
              True: f"remote: {args.spokes} x hubspoke spoke"}

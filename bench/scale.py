@@ -23,8 +23,7 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SPAWNBENCH_SRC = os.path.join(REPO, "..", "shared", "bench", "spawnbench.c")
+from benchlib import REPO, build_spawnbench, write_fanout
 
 CHAIN_HEAD = """apiVersion: argoproj.io/v1alpha1
 kind: Workflow
@@ -74,22 +73,6 @@ spec:
         source: |
           echo "{n} items done"
 """
-
-SEQUENCE = """apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {{generateName: fanout-}}
-spec:
-  entrypoint: main
-  templates:
-    - name: main
-      steps:
-        - - name: task
-            template: noop
-            withSequence: {{count: "{n}"}}
-    - name: noop
-      container: {{image: host, command: [/bin/true]}}
-"""
-
 
 def run(cmd, **kw):
     start = time.monotonic()
@@ -157,7 +140,7 @@ def bench_scale(ctx, args):
 
 
 def bench_durable(ctx, args):
-    path = write(os.path.join(ctx["work"], "seq.yaml"), SEQUENCE.format(n=args.m))
+    path = write_fanout(os.path.join(ctx["work"], "seq.yaml"), args.m)
     disk, shm = [], []
     for r in range(args.rounds):
         shm_dir = tempfile.mkdtemp(prefix="hubspoke-bench-", dir="/dev/shm")
@@ -185,11 +168,8 @@ def main():
     hubspoke = os.path.join(args.build, "hubspoke")
     if not os.access(hubspoke, os.X_OK):
         sys.exit(f"{hubspoke} not found: build first (scripts/build.sh)")
-    if not os.path.exists(SPAWNBENCH_SRC):
-        sys.exit(f"{SPAWNBENCH_SRC} not found: the floor benchmark comes from shared/bench")
     work = tempfile.mkdtemp(prefix="scale-", dir=args.build)
-    spawnbench = os.path.join(work, "spawnbench")
-    subprocess.run(["gcc", "-O2", "-o", spawnbench, SPAWNBENCH_SRC], check=True)
+    spawnbench = build_spawnbench(work)
     ctx = {"work": work, "hubspoke": hubspoke, "spawnbench": spawnbench}
     rows = []
     try:
