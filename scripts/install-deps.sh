@@ -8,6 +8,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libcli11-dev
   libgtest-dev libgmock-dev libcpp-httplib-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libarchive-dev  # artifacts: tar+gzip archives
   openssl iproute2  # tests: TLS certificates for spokes; network namespaces for a cut link
   cowsay  # /usr/games/cowsay: docker/whalesay and argoproj/argosay:v1 examples; spokes add /usr/games to PATH
 )

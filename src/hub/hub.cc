@@ -88,6 +88,7 @@ struct Hub::Impl final : spoke::SpokeListener {
   spec::Catalog catalog;
   engine::Engine engine;
   std::string log_root;
+  std::string artifact_root;  // the artifact store: <workflow>/<node id>/<name>, _repository/<key>
   std::string sandbox_root;
 
   std::mutex mu;
@@ -131,6 +132,7 @@ struct Hub::Impl final : spoke::SpokeListener {
         catalog(std::move(c)),
         engine(engine_clock, catalog, engine::EngineOptions{Seed(options.seed), "default"}) {
     log_root = options.data_dir + "/logs";
+    artifact_root = options.data_dir + "/artifacts";
     std::string work_root = options.data_dir + "/work";
     std::error_code ec;
     std::filesystem::create_directories(log_root, ec);
@@ -155,6 +157,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       so.slots = options.local_spokes;
       so.work_root = work_root;
       so.log_root = log_root;
+      so.artifact_root = artifact_root;
       so.sandbox_root = sandbox_root;
       so.images = options.images;
       local.push_back(std::make_unique<spoke::LocalSpoke>(std::move(so), this));
@@ -857,7 +860,7 @@ struct Hub::Impl final : spoke::SpokeListener {
   }
 
   // Deletes, with the next commit, the stored workflow `name` and, through the parent index,
-  // every workflow it created, and removes their logs.
+  // every workflow it created, and removes their logs and artifacts.
   Status DeleteStoredTree(const std::string& name) {
     std::vector<std::string> stack{name};
     while (!stack.empty()) {
@@ -866,6 +869,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       deleted.push_back(next);
       std::error_code ec;
       std::filesystem::remove_all(log_root + "/" + next, ec);
+      std::filesystem::remove_all(artifact_root + "/" + next, ec);
       store::ListOptions children;
       children.parent = next;
       auto list = store->ListWorkflows(children);
@@ -1165,5 +1169,6 @@ std::optional<Error> Hub::StoreError() {
 }
 
 const std::string& Hub::log_root() const { return impl_->log_root; }
+const std::string& Hub::artifact_root() const { return impl_->artifact_root; }
 
 }  // namespace hubspoke::hub

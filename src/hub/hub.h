@@ -141,6 +141,8 @@ class Hub {
   std::optional<Error> StoreError();
   // Task logs: log_root()/<workflow>/<node id>.log
   const std::string& log_root() const;
+  // The artifact store: artifact_root()/<key>
+  const std::string& artifact_root() const;
 
  private:
   struct Impl;

@@ -304,6 +304,29 @@ class Linter {
                            "produced by an earlier step");
   }
 
+  // A task's artifacts need a path; a steps or dag template's outputs name the artifact they are.
+  void CheckArtifactPlaces(const Template& t, const std::string& what) {
+    const bool pod = t.kind == Template::Kind::kContainer || t.kind == Template::Kind::kScript ||
+                     t.kind == Template::Kind::kContainerSet;
+    for (const Artifact& a : t.inputs.artifacts) {
+      if (pod && a.path.empty())
+        ReportError(a.pos, what + " input artifact " + Quote(a.name) +
+                               " has no path: add path: where the task reads it");
+    }
+    for (const Artifact& a : t.outputs.artifacts) {
+      if (pod && a.path.empty()) {
+        ReportError(a.pos, what + " output artifact " + Quote(a.name) +
+                               " has no path: add path: the file or directory the task writes");
+      } else if ((t.kind == Template::Kind::kSteps || t.kind == Template::Kind::kDag) &&
+                 a.from.empty() && a.from_expression.empty()) {
+        ReportError(a.pos, what + " output artifact " + Quote(a.name) +
+                               " has neither from nor fromExpression: name the artifact of a "
+                               "step or task it is, e.g. from: \"{{steps.NAME.outputs.artifacts." +
+                               a.name + "}}\"");
+      }
+    }
+  }
+
   void CheckVolumes(const std::vector<Volume>& volumes, const std::string& where) {
     for (const Volume& v : volumes) {
       if (v.source == "emptyDir") continue;
@@ -352,6 +375,7 @@ class Linter {
     for (const Parameter& p : t.inputs.parameters) CheckParameterSource(p, what + " input");
     for (const Artifact& a : t.inputs.artifacts) CheckArtifact(a, what + " input artifact");
     for (const Artifact& a : t.outputs.artifacts) CheckArtifact(a, what + " output artifact");
+    CheckArtifactPlaces(t, what);
     CheckVolumes(t.volumes, what + " volume");
     auto check_env = [&](const Container& c) {
       for (const EnvVar& e : c.env) {

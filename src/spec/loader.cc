@@ -687,6 +687,8 @@ class DocReader {
       const std::string aw = what + " \"" + art.name + "\"";
       art.path = Text(Get(a, "path"), aw + ".path");
       art.from = Text(Get(a, "from"), aw + ".from");
+      art.from_expression = Text(Get(a, "fromExpression"), aw + ".fromExpression");
+      art.sub_path = Text(Get(a, "subPath"), aw + ".subPath");
       if (Present(Get(a, "raw")))
         art.raw = Text(Map(Get(a, "raw"), aw + ".raw")["data"], aw + ".raw.data");
       art.optional = Bool(Get(a, "optional"), aw + ".optional");

@@ -45,6 +45,8 @@ struct Artifact {
   std::string name;
   std::string path;
   std::string from;                // "{{steps.x.outputs.artifacts.y}}"
+  std::string from_expression;     // an expression whose value is an artifact (as from)
+  std::string sub_path;            // a path inside the artifact given by from
   std::optional<std::string> raw;  // raw.data
   bool optional = false;
   std::string archive;  // "", "none", "tar" (tar+gzip)

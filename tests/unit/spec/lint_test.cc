@@ -134,6 +134,30 @@ TEST(LintTest, DuplicateTemplateAndStepNames) {
                                          "in Workflow \"w\" (first at t.yaml:10:5)")));
 }
 
+TEST(LintTest, ArtifactsOfTasksNeedAPathAndThoseOfStepsNameTheirSource) {
+  std::vector<std::string> out = LintText(Wf(R"(  - name: main
+    steps:
+    - - {name: a, template: task}
+    outputs:
+      artifacts:
+      - {name: out}
+  - name: task
+    inputs:
+      artifacts:
+      - {name: in, raw: {data: x}}
+    container: {image: alpine, command: [true]}
+    outputs:
+      artifacts:
+      - {name: written}
+)"));
+  EXPECT_THAT(out, ElementsAre(HasSubstr("t.yaml:11:9: error: template \"main\" output artifact "
+                                         "\"out\" has neither from nor fromExpression"),
+                               HasSubstr("t.yaml:15:9: error: template \"task\" input artifact "
+                                         "\"in\" has no path: add path:"),
+                               HasSubstr("t.yaml:19:9: error: template \"task\" output artifact "
+                                         "\"written\" has no path: add path:")));
+}
+
 TEST(LintTest, DagDependenciesMustExistAndBeAcyclic) {
   std::vector<std::string> out = LintText(Wf(R"y(  - name: main
     dag:
