@@ -20,8 +20,8 @@ using prometheus::Histogram;
 
 // Fine below 10 ms, where dispatch latency should stay; coarse above.
 const Histogram::BucketBoundaries kDispatchBuckets = {
-    0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01,
-    0.02,   0.05,   0.1,    0.25,  0.5,   1,     2.5,   5,     10};
+    0.000025, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075,
+    0.01,     0.02,    0.05,   0.1,    0.25,   0.5,   1,     2.5,   5,     10};
 const Histogram::BucketBoundaries kTaskBuckets = {
     0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600, 7200, 21600};
 const Histogram::BucketBoundaries kWorkflowBuckets = {1,   5,    10,   30,   60,    300,
