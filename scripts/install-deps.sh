@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git python3
   libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libcli11-dev
-  libgtest-dev libgmock-dev libcpp-httplib-dev
+  libgtest-dev libgmock-dev libcpp-httplib-dev prometheus-cpp-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libarchive-dev  # artifacts: tar+gzip archives
   openssl iproute2  # tests: TLS certificates for spokes; network namespaces for a cut link
