@@ -149,7 +149,7 @@ struct Engine::Impl {
   struct Run {
     spec::Workflow spec;
     WorkflowStatus st;
-    std::vector<NodeExt> ext;
+    std::deque<NodeExt> ext;  // a deque: references stay valid as nodes are added
     std::unordered_map<std::string, const spec::Template*> templates;
     VarScope globals{nullptr};
     int pod_limit = 0;
@@ -1123,11 +1123,15 @@ struct Engine::Impl {
     int limiter = run.ext[n].limiter;
     if (limiter < 0) return;
     run.ext[n].limiter = -1;
-    NodeExt& l = run.ext[limiter];
-    l.active--;
-    while (!l.deferred.empty() && (l.limit == 0 || l.active < l.limit)) {
-      StartRequest s = std::move(l.deferred.front());
-      l.deferred.pop_front();
+    run.ext[limiter].active--;
+    // run.ext grows as requests start nodes: index it afresh each time, never hold a reference.
+    auto more = [&] {
+      const NodeExt& l = run.ext[limiter];
+      return !l.deferred.empty() && (l.limit == 0 || l.active < l.limit);
+    };
+    while (more()) {
+      StartRequest s = std::move(run.ext[limiter].deferred.front());
+      run.ext[limiter].deferred.pop_front();
       if (run.stopping || StopsScheduling(run, limiter)) {
         DropRequest(run, s);
         continue;
