@@ -242,6 +242,10 @@ struct Engine::Impl {
     if (!message.empty() || phase == Phase::kSucceeded) node.message = std::move(message);
     node.finished_at = clock.Now();
     if (node.started_at == 0) node.started_at = node.finished_at;
+    if (phase == Phase::kSucceeded && !node.memo_key.empty() && !node.memo_hit) {
+      Memos().Save(node.memo_cache, node.memo_key,
+                   {node.finished_at, node.result, node.exit_code, node.outputs, node.artifacts});
+    }
     MarkNode(run, n);
     completed.push_back({&run, n});
   }
@@ -549,7 +553,15 @@ struct Engine::Impl {
       default:
         return false;
     }
-    const Node& was = it->second;
+    CompleteWithOutputs(run, n, it->second);
+    return true;
+  }
+
+  // Completes task, resource or suspend node n as Succeeded with the outputs of `was` (an
+  // earlier run of it, or a memoize cache entry) instead of running it.
+  void CompleteWithOutputs(Run& run, int n, const Node& was) {
+    Node& node = run.st.nodes[n];
+    const spec::Template& tmpl = *run.ext[n].tmpl;
     node.result = was.result;
     node.exit_code = was.exit_code;
     node.outputs = was.outputs;
@@ -568,8 +580,55 @@ struct Engine::Impl {
       }
     }
     FinishNodeAt(run, n, Phase::kSucceeded, "", was.finished_at);
+  }
+
+  // memoize: node n's key; when its cache holds outputs for it young enough, n completes with
+  // them and this returns true (as it does when the key cannot be resolved: n is then an Error).
+  bool MemoHit(Run& run, int n) {
+    const spec::Memoize& m = *run.ext[n].tmpl->memoize;
+    const expr::Scope& scope = *run.ext[n].scope;
+    auto key = Subst(m.key, scope);
+    if (!key.ok()) {
+      FinishNode(run, n, Phase::kError, "memoize key: " + key.error().message);
+      return true;
+    }
+    run.st.nodes[n].memo_key = *key;
+    run.st.nodes[n].memo_cache = m.cache;
+    const MemoEntry* hit = Memos().Find(m.cache, *key);
+    if (!hit) return false;
+    if (!m.max_age.empty()) {
+      auto text = Subst(m.max_age, scope);
+      std::optional<double> secs = text.ok() ? ParseDurationSeconds(*text) : std::nullopt;
+      if (!secs) {
+        FinishNode(run, n, Phase::kError, "memoize maxAge '" + m.max_age + "' is not a duration");
+        return true;
+      }
+      if (clock.Now() - hit->created_at > static_cast<Micros>(*secs * 1e6)) return false;
+    }
+    Node was;
+    was.result = hit->result;
+    was.exit_code = hit->exit_code;
+    was.outputs = hit->outputs;
+    was.artifacts = hit->artifacts;
+    was.started_at = was.finished_at = clock.Now();
+    run.st.nodes[n].memo_hit = true;
+    CompleteWithOutputs(run, n, was);
     return true;
   }
+
+  MemoCache& Memos() { return options.memo_cache ? *options.memo_cache : own_memos; }
+
+  // The cache of an engine given none.
+  struct OwnMemos final : MemoCache {
+    std::map<std::pair<std::string, std::string>, MemoEntry> entries;
+    const MemoEntry* Find(const std::string& cache, const std::string& key) override {
+      auto it = entries.find({cache, key});
+      return it == entries.end() ? nullptr : &it->second;
+    }
+    void Save(const std::string& cache, const std::string& key, MemoEntry entry) override {
+      entries[{cache, key}] = std::move(entry);
+    }
+  } own_memos;
 
   void Annotate(Run& run, int n, const spec::Step* step, const std::string& item, int item_index,
                 int limiter) {
@@ -625,6 +684,7 @@ struct Engine::Impl {
       FinishNode(run, n, Phase::kFailed, "workflow shutdown");
       return;
     }
+    if (tmpl.memoize && MemoHit(run, n)) return;
     switch (tmpl.kind) {
       case spec::Template::Kind::kContainer:
       case spec::Template::Kind::kScript:

@@ -24,9 +24,19 @@
 
 namespace hubspoke::engine {
 
+// Where memoized outputs are kept, by cache name and key. The engine calls it from its own
+// thread only; Save's entries must be found by later Finds (and, to outlive the engine, kept).
+class MemoCache {
+ public:
+  virtual ~MemoCache() = default;
+  virtual const MemoEntry* Find(const std::string& cache, const std::string& key) = 0;
+  virtual void Save(const std::string& cache, const std::string& key, MemoEntry entry) = 0;
+};
+
 struct EngineOptions {
   uint64_t seed = 1;  // generateName suffixes and workflow uids
   std::string default_namespace = "default";
+  MemoCache* memo_cache = nullptr;  // nullptr: memoize is honored within this engine only
 };
 
 struct TimerRequest {

@@ -68,7 +68,21 @@ struct Node {
   std::string fanout;
   int item_index = -1;
   std::string child_workflow;  // resource nodes: the workflow they created
-  int retries = 0;             // attempts before this one (Retry children)
+  // memoize: the key and cache the node's outputs are found or kept under, and whether they were
+  // found (Argo's memoizationStatus).
+  std::string memo_key;
+  std::string memo_cache;
+  bool memo_hit = false;
+  int retries = 0;  // attempts before this one (Retry children)
+};
+
+// The outputs a memoized node left in a cache (a template's `memoize`).
+struct MemoEntry {
+  Micros created_at = 0;
+  std::optional<std::string> result;
+  std::optional<int> exit_code;
+  std::vector<Param> outputs;
+  std::vector<ArtifactRef> artifacts;
 };
 
 // A container of a containerSet task: one process, after its dependencies (names of containers

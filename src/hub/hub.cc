@@ -86,6 +86,21 @@ struct Hub::Impl final : spoke::SpokeListener {
   EngineClock engine_clock;
   std::unique_ptr<store::Store> store;
   spec::Catalog catalog;
+
+  // memoize caches: in memory for the engine, and into the store with the tick that saved them.
+  struct StoredMemos final : engine::MemoCache {
+    std::map<std::pair<std::string, std::string>, engine::MemoEntry> entries;
+    std::vector<store::MemoRecord> unsaved;
+    const engine::MemoEntry* Find(const std::string& cache, const std::string& key) override {
+      auto it = entries.find({cache, key});
+      return it == entries.end() ? nullptr : &it->second;
+    }
+    void Save(const std::string& cache, const std::string& key, engine::MemoEntry entry) override {
+      unsaved.push_back({cache, key, MemoEntryToJson(entry)});
+      entries[{cache, key}] = std::move(entry);
+    }
+  } memos;
+
   engine::Engine engine;
   std::string log_root;
   std::string artifact_root;  // the artifact store: <workflow>/<node id>/<name>, _repository/<key>
@@ -148,7 +163,8 @@ struct Hub::Impl final : spoke::SpokeListener {
       : options(std::move(o)),
         store(std::move(s)),
         catalog(std::move(c)),
-        engine(engine_clock, catalog, engine::EngineOptions{Seed(options.seed), "default"}) {
+        engine(engine_clock, catalog,
+               engine::EngineOptions{Seed(options.seed), "default", &memos}) {
     log_root = options.data_dir + "/logs";
     artifact_root = options.data_dir + "/artifacts";
     std::string work_root = options.data_dir + "/work";
@@ -185,6 +201,7 @@ struct Hub::Impl final : spoke::SpokeListener {
     }
     SpokeGauges();
     LoadTemplates();
+    LoadMemos();
     if (options.resumable) Replay();
     thread = std::thread([this] { Loop(); });
   }
@@ -207,6 +224,19 @@ struct Hub::Impl final : spoke::SpokeListener {
     LogError("store: " + e.ToString());
     std::lock_guard lock(mu);
     if (!store_error) store_error = e;
+  }
+
+  void LoadMemos() {
+    auto stored = store->ListMemos();
+    if (!stored) return NoteStoreError(stored.error());
+    for (const store::MemoRecord& m : *stored) {
+      auto entry = MemoEntryFromJson(m.body_json);
+      if (!entry) {
+        LogError("skipping memo " + m.cache + "/" + m.key + ": " + entry.error().message);
+        continue;
+      }
+      memos.entries[{m.cache, m.key}] = std::move(*entry);
+    }
   }
 
   // Stored WorkflowTemplates join the catalog (those given to the constructor win).
@@ -844,6 +874,8 @@ struct Hub::Impl final : spoke::SpokeListener {
     }
     batch.events = std::move(log);
     log.clear();
+    batch.memos = std::move(memos.unsaved);
+    memos.unsaved.clear();
     if (options.resumable) {
       batch.deleted_event_roots = done_roots;
       batch.deleted_event_roots.insert(batch.deleted_event_roots.end(), deleted_roots.begin(),

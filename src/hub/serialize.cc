@@ -161,6 +161,10 @@ OutJson NodeObject(const engine::Node& n) {
   if (!outputs.empty()) j["outputs"] = std::move(outputs);
   if (!n.children.empty()) j["children"] = n.children;
   SetIfNotEmpty(j, "hostNodeName", n.host_node_name);
+  if (!n.memo_key.empty()) {
+    j["memoizationStatus"] = {
+        {"hit", n.memo_hit}, {"key", n.memo_key}, {"cacheName", n.memo_cache}};
+  }
   OutJson extra = OutJson::object();
   SetIfNotEmpty(extra, "fanout", n.fanout);
   if (n.item_index >= 0) extra["itemIndex"] = n.item_index;
@@ -215,6 +219,11 @@ Result<engine::Node> NodeFromObject(const Json& j) {
     n.artifacts = ArtifactsFromJson(Member(outputs, "artifacts"));
   }
   n.host_node_name = j.value("hostNodeName", "");
+  if (const Json& memo = Member(j, "memoizationStatus"); memo.is_object()) {
+    n.memo_key = memo.value("key", "");
+    n.memo_cache = memo.value("cacheName", "");
+    n.memo_hit = memo.value("hit", false);
+  }
   n.fanout = extra.value("fanout", "");
   n.item_index = extra.value("itemIndex", -1);
   n.child_workflow = extra.value("childWorkflow", "");
@@ -510,6 +519,30 @@ Result<engine::WorkflowStatus> WorkflowStatusFromJson(std::string_view workflow_
   } catch (const Json::exception& e) {
     return Fail(InvalidArgument(std::string("bad workflow JSON: ") + e.what()));
   }
+}
+
+std::string MemoEntryToJson(const engine::MemoEntry& entry) {
+  OutJson j;
+  j["createdAt"] = entry.created_at;
+  if (entry.result) j["result"] = *entry.result;
+  if (entry.exit_code) j["exitCode"] = *entry.exit_code;
+  j["parameters"] = ParamsToJson(entry.outputs);
+  j["artifacts"] = ArtifactsToJson(entry.artifacts);
+  return j.dump();
+}
+
+Result<engine::MemoEntry> MemoEntryFromJson(std::string_view json) {
+  Json j = Json::parse(json, nullptr, false);
+  if (!j.is_object()) return Fail(InvalidArgument("memo entry is not a JSON object"));
+  engine::MemoEntry entry;
+  entry.created_at = j.value("createdAt", Micros{0});
+  if (j.contains("result") && j["result"].is_string())
+    entry.result = j["result"].get<std::string>();
+  if (j.contains("exitCode") && j["exitCode"].is_number_integer())
+    entry.exit_code = j["exitCode"].get<int>();
+  entry.outputs = ParamsFromJson(Member(j, "parameters"));
+  entry.artifacts = ArtifactsFromJson(Member(j, "artifacts"));
+  return entry;
 }
 
 std::string NodeToJson(const engine::Node& node) { return Dump(NodeObject(node)); }

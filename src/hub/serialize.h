@@ -42,6 +42,9 @@ Result<engine::WorkflowStatus> WorkflowStatusFromJson(std::string_view workflow_
 // message, startedAt, finishedAt, progress, inputs, outputs, children, hostNodeName) plus the
 // "hubspoke" object.
 std::string NodeToJson(const engine::Node& node);
+// A memoize cache entry, as the store keeps it.
+std::string MemoEntryToJson(const engine::MemoEntry& entry);
+Result<engine::MemoEntry> MemoEntryFromJson(std::string_view json);
 Result<engine::Node> NodeFromJson(std::string_view json);
 
 // Argo's progress: "succeeded Pod nodes/all Pod nodes", e.g. "3/5".

@@ -137,6 +137,10 @@ void ForEachText(const Template& t, const std::function<void(const std::string&)
     fn(a.from);
   }
   fn(t.timeout);
+  if (t.memoize) {
+    fn(t.memoize->key);
+    fn(t.memoize->max_age);
+  }
   fn(t.active_deadline_seconds);
   if (t.retry_strategy) {
     fn(t.retry_strategy->limit);
@@ -469,6 +473,16 @@ class Linter {
     for (const Artifact& a : t.inputs.artifacts) CheckArtifact(a, what + " input artifact");
     for (const Artifact& a : t.outputs.artifacts) CheckArtifact(a, what + " output artifact");
     CheckArtifactPlaces(t, what);
+    if (t.memoize && t.memoize->key.empty()) {
+      ReportError(t.memoize->pos, what +
+                                      " memoize has no key: add key: the value (usually from "
+                                      "{{inputs.parameters...}}) its outputs are cached under");
+    }
+    if (t.memoize && t.memoize->cache.empty()) {
+      ReportError(t.memoize->pos, what +
+                                      " memoize has no cache: add cache: {configMap: {name: "
+                                      "NAME}} (the hub keeps a cache of that name)");
+    }
     CheckVolumes(t.volumes, what + " volume");
     CheckMetrics(t.metrics, what + " metrics.prometheus");
     auto check_env = [&](const Container& c) {

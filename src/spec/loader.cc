@@ -376,6 +376,18 @@ class DocReader {
     }
     t.daemon = Bool(Get(n, "daemon"), what + " daemon");
     t.synchronization = ReadSynchronization(Get(n, "synchronization"), what + " synchronization");
+    if (Present(Get(n, "memoize"))) {
+      const YAML::Node m = Map(Get(n, "memoize"), what + " memoize");
+      Memoize memo;
+      memo.pos = PosOf(m);
+      memo.key = Text(Get(m, "key"), what + " memoize.key");
+      memo.max_age = Text(Get(m, "maxAge"), what + " memoize.maxAge");
+      const YAML::Node cache = Map(Get(m, "cache"), what + " memoize.cache");
+      memo.cache =
+          Text(Get(Map(Get(cache, "configMap"), what + " memoize.cache.configMap"), "name"),
+               what + " memoize.cache.configMap.name");
+      t.memoize = memo;
+    }
     t.volumes = ReadVolumes(Get(n, "volumes"), what + " volumes");
     t.metrics = ReadMetrics(Get(n, "metrics"), what + " metrics");
     return t;

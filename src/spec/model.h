@@ -193,6 +193,16 @@ struct Suspend {
   std::string duration;  // "" = until resumed
 };
 
+// A template's memoize: its outputs are cached under `key` (after substitution) in the cache
+// `cache` (Argo names a ConfigMap; the hub keeps the caches in its store) and reused by a later
+// node with the same key while the entry is younger than `max_age` ("" = no limit).
+struct Memoize {
+  std::string key;
+  std::string max_age;
+  std::string cache;
+  Pos pos;
+};
+
 struct Synchronization {
   std::string mutex;
   std::string semaphore;  // configMapKeyRef name/key folded into "name/key"
@@ -253,6 +263,7 @@ struct Template {
   std::vector<Container> sidecars;
   bool daemon = false;
   std::optional<Synchronization> synchronization;
+  std::optional<Memoize> memoize;
   std::vector<std::string> volume_mounts;  // mount paths (emptyDir emulation)
   std::vector<Volume> volumes;             // template-level volumes
   std::vector<PrometheusMetric> metrics;   // metrics.prometheus

@@ -48,6 +48,15 @@ CREATE TABLE events (
 );
 CREATE INDEX events_root ON events (root);
 )sql",
+    // 2 -> 3: memoize caches.
+    R"sql(
+CREATE TABLE memos (
+  cache TEXT NOT NULL,
+  key TEXT NOT NULL,
+  body_json TEXT NOT NULL,
+  PRIMARY KEY (cache, key)
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
@@ -71,6 +80,9 @@ constexpr const char* kListNodes =
 constexpr const char* kPutTemplate = R"sql(
 INSERT INTO templates (name, body_json) VALUES (?1, ?2)
 ON CONFLICT (name) DO UPDATE SET body_json = excluded.body_json)sql";
+constexpr const char* kUpsertMemo = R"sql(
+INSERT INTO memos (cache, key, body_json) VALUES (?1, ?2, ?3)
+ON CONFLICT (cache, key) DO UPDATE SET body_json = excluded.body_json)sql";
 constexpr const char* kDeleteTemplate = "DELETE FROM templates WHERE name = ?1";
 constexpr const char* kListTemplates = "SELECT name, body_json FROM templates ORDER BY name";
 
@@ -380,6 +392,17 @@ Status SqliteStore::ApplyLocked(const Batch& batch) {
       }
     }
   }
+  if (!batch.memos.empty()) {
+    auto stmt = Prepare(kUpsertMemo);
+    if (!stmt) return stmt.error();
+    for (const MemoRecord& m : batch.memos) {
+      ResetOnExit reset(*stmt);
+      if (BindAll(*stmt, m.cache, m.key, m.body_json) != SQLITE_OK ||
+          sqlite3_step(*stmt) != SQLITE_DONE) {
+        return SqlError("apply batch: upsert memo '" + m.cache + "/" + m.key + "'");
+      }
+    }
+  }
   if (!batch.nodes.empty()) {
     auto stmt = Prepare(kUpsertNode);
     if (!stmt) return stmt.error();
@@ -498,6 +521,20 @@ Result<std::vector<TemplateRecord>> SqliteStore::ListTemplates() {
   }
   if (rc != SQLITE_DONE) return Fail(SqlError("list templates"));
   return templates;
+}
+
+Result<std::vector<MemoRecord>> SqliteStore::ListMemos() {
+  std::lock_guard lock(mu_);
+  auto stmt = Prepare("SELECT cache, key, body_json FROM memos");
+  if (!stmt) return Fail(stmt.error());
+  ResetOnExit reset(*stmt);
+  std::vector<MemoRecord> memos;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    memos.push_back(MemoRecord{ColumnText(*stmt, 0), ColumnText(*stmt, 1), ColumnText(*stmt, 2)});
+  }
+  if (rc != SQLITE_DONE) return Fail(SqlError("list memos"));
+  return memos;
 }
 
 }  // namespace hubspoke::store

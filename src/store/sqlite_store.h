@@ -23,7 +23,7 @@ struct sqlite3_stmt;
 namespace hubspoke::store {
 
 // The schema version this build creates and understands.
-inline constexpr int kSqliteSchemaVersion = 2;
+inline constexpr int kSqliteSchemaVersion = 3;
 
 class SqliteStore final : public Store {
  public:
@@ -50,6 +50,7 @@ class SqliteStore final : public Store {
   Status DeleteTemplate(const std::string& name) override;
   // Ordered by name.
   Result<std::vector<TemplateRecord>> ListTemplates() override;
+  Result<std::vector<MemoRecord>> ListMemos() override;
   int SchemaVersion() const override { return schema_version_; }
 
  private:

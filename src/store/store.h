@@ -46,15 +46,23 @@ struct EventRecord {
   std::string body_json;
 };
 
+// Outputs a memoized node left under a key of a cache (a template's `memoize`).
+struct MemoRecord {
+  std::string cache;
+  std::string key;
+  std::string body_json;
+};
+
 struct Batch {
   std::vector<WorkflowRecord> workflows;       // upserted by name
   std::vector<NodeRecord> nodes;               // upserted by (workflow, id)
   std::vector<std::string> deleted_workflows;  // with their nodes
   std::vector<EventRecord> events;             // appended (seq ignored)
   std::vector<std::string> deleted_event_roots;
+  std::vector<MemoRecord> memos;  // upserted by (cache, key)
   bool empty() const {
     return workflows.empty() && nodes.empty() && deleted_workflows.empty() && events.empty() &&
-           deleted_event_roots.empty();
+           deleted_event_roots.empty() && memos.empty();
   }
 };
 
@@ -78,6 +86,7 @@ class Store {
   virtual Status PutTemplate(const TemplateRecord& tmpl) = 0;
   virtual Status DeleteTemplate(const std::string& name) = 0;
   virtual Result<std::vector<TemplateRecord>> ListTemplates() = 0;
+  virtual Result<std::vector<MemoRecord>> ListMemos() = 0;
   virtual int SchemaVersion() const = 0;
 };
 

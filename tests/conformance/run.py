@@ -49,10 +49,11 @@ SLOW = {
 RUNNABLE = ("yes", "yes-ignoring-k8s-fields")
 
 # with-caveats rows are counted too when every caveat in their host_notes is one hubspoke meets:
-# its local artifact store, or a host program that is installed.
+# its local artifact store, its memoize caches, or a host program that is installed.
 MET_CAVEATS = (
     "needs artifact store (local emulation ok)",
     "artifact key-only (default repo; local emulation ok)",
+    "memoize cache (configmap)",
 )
 CAVEAT_PROGRAMS = {"needs node": "node", "needs python3": "python3", "needs curl": "curl",
                    "needs jq": "jq", "needs git": "git"}

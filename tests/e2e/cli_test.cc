@@ -403,5 +403,25 @@ TEST_F(CliTest, ArtifactsTravelBetweenStepsAndStayInTheStateDirectory) {
   if (!host_had_outputs) EXPECT_FALSE(std::filesystem::exists("/outputs/note.txt"));
 }
 
+TEST_F(CliTest, MemoizedOutputsAreKeptInTheStateDirectoryForLaterRuns) {
+  std::string state = dir_.path() + "/state";
+  std::string manifest = SourceDir() + "/tests/data/e2e/memoize.yaml";
+  auto run = [&](const std::string& key) {
+    CommandResult r = Hub({"run", manifest, "-p", "key=" + key, "-o", "json", "--data", state});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    Json wf = Json::parse(r.out);
+    return wf["status"]["nodes"].begin().value();
+  };
+  Json first = run("k1");
+  Json second = run("k1");
+  Json other = run("k2");
+  EXPECT_EQ(first["memoizationStatus"]["hit"], false);
+  EXPECT_EQ(second["memoizationStatus"]["hit"], true);
+  EXPECT_EQ(second["memoizationStatus"]["cacheName"], "stamps");
+  EXPECT_EQ(second["outputs"]["result"], first["outputs"]["result"]);
+  EXPECT_EQ(other["memoizationStatus"]["hit"], false);
+  EXPECT_NE(other["outputs"]["result"], first["outputs"]["result"]);
+}
+
 }  // namespace
 }  // namespace hubspoke::e2e

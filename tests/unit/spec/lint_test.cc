@@ -158,6 +158,17 @@ TEST(LintTest, ArtifactsOfTasksNeedAPathAndThoseOfStepsNameTheirSource) {
                                          "\"written\" has no path: add path:")));
 }
 
+TEST(LintTest, MemoizeNeedsAKeyAndACache) {
+  std::vector<std::string> out = LintText(Wf(R"(  - name: main
+    memoize: {maxAge: 1h}
+    container: {image: alpine, command: [true]}
+)"));
+  EXPECT_THAT(out,
+              ElementsAre(HasSubstr("t.yaml:7:14: error: template \"main\" memoize has no key"),
+                          HasSubstr("t.yaml:7:14: error: template \"main\" memoize has no "
+                                    "cache: add cache: {configMap: {name: NAME}}")));
+}
+
 TEST(LintTest, DagDependenciesMustExistAndBeAcyclic) {
   std::vector<std::string> out = LintText(Wf(R"y(  - name: main
     dag:

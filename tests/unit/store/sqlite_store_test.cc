@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -515,12 +516,29 @@ TEST_F(SqliteStoreTest, AVersionOneDatabaseGainsTheEventLog) {
     auto store = OpenOrDie();
     ASSERT_TRUE(store->Apply(Batch{.workflows = {Workflow("old")}}).ok());
   }
-  RawExec("DROP TABLE events; UPDATE meta SET value = 1 WHERE key = 'schema_version'");
+  RawExec(
+      "DROP TABLE events; DROP TABLE memos; UPDATE meta SET value = 1 WHERE key = "
+      "'schema_version'");
   auto store = OpenOrDie();
-  EXPECT_EQ(store->SchemaVersion(), 2);
+  EXPECT_EQ(store->SchemaVersion(), kSqliteSchemaVersion);
   EXPECT_EQ(Names(*store->ListWorkflows({})), std::vector<std::string>{"old"});
   ASSERT_TRUE(store->Apply(Batch{.events = {{0, "old", "{}"}}}).ok());
   EXPECT_EQ(store->ListEvents()->size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, MemosAreUpsertedByCacheAndKeyAndKeptAcrossOpens) {
+  {
+    auto store = OpenOrDie();
+    ASSERT_TRUE(store->Apply(Batch{.memos = {{"c1", "k", "{\"v\":1}"}, {"c2", "k", "{}"}}}).ok());
+    ASSERT_TRUE(store->Apply(Batch{.memos = {{"c1", "k", "{\"v\":2}"}}}).ok());
+  }
+  auto store = OpenOrDie();
+  auto memos = store->ListMemos();
+  ASSERT_TRUE(memos.ok());
+  std::vector<std::string> rows;
+  for (const MemoRecord& m : *memos) rows.push_back(m.cache + "/" + m.key + "=" + m.body_json);
+  std::sort(rows.begin(), rows.end());
+  EXPECT_EQ(rows, (std::vector<std::string>{"c1/k={\"v\":2}", "c2/k={}"}));
 }
 
 }  // namespace
