@@ -626,6 +626,9 @@ int Main(int argc, char** argv) {
       ->excludes(token_file_opt);
   hub_cmd->add_option("--image-map", hub_flags.image_maps,
                       "IMAGE=COMMAND: run containers of IMAGE that give no command with COMMAND");
+  hub_cmd->add_option("--ui", hub_flags.ui_dir,
+                      "directory of the built web UI, served at / (default: ui/ next to this "
+                      "executable, where scripts/build.sh puts it)");
 
   SpokeFlags spoke_flags;
   spoke_flags.state_dir = DefaultDataDir();
