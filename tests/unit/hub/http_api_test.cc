@@ -194,6 +194,20 @@ TEST_F(HttpApiTest, ServesTheWebUiWithoutTokenAndKeepsApiPathsFirst) {
   EXPECT_EQ(unknown.body["code"], 5) << unknown.text;
 }
 
+TEST_F(HttpApiTest, BrowsersGetGzipNotSlowBrotli) {
+  auto c = NewClient();
+  c->set_bearer_token_auth(kToken);
+  c->set_decompress(false);
+  auto r = c->Get("/api/v1/workflows/default", {{"Accept-Encoding", "gzip, deflate, br, zstd"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Encoding"), "gzip");
+  auto br_only = c->Get("/api/v1/workflows/default", {{"Accept-Encoding", "br"}});
+  ASSERT_TRUE(br_only);
+  EXPECT_EQ(br_only->get_header_value("Content-Encoding"), "");
+  EXPECT_EQ(br_only->body.rfind("{\"", 0), 0u) << br_only->body;
+}
+
 TEST_F(HttpApiTest, CreatedWorkflowRunsToSucceededWithArgoShapedNodes) {
   std::string name = Create(Hello("hello"));
   ASSERT_EQ(name, "hello");
