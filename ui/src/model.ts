@@ -53,6 +53,7 @@ export interface Task {
 
 export interface Model {
   nodes: Map<string, WfNode>;
+  templates: Map<string, any>; // spec.templates by name, for DAG dependencies
   root: string;
   groups: Map<string, Group>;
   groupOf: Map<string, string>; // member id -> group id
@@ -111,7 +112,11 @@ export function buildModel(workflow: any): Model {
     tasks.push({ node: n, start, end: micros(n, 'finishedAt'), spoke: n.hostNodeName || '(unknown)' });
   }
   tasks.sort((a, b) => a.start - b.start);
-  return { nodes, root, groups, groupOf, up, tasks };
+  const templates = new Map<string, any>();
+  for (const t of workflow?.spec?.templates ?? []) {
+    if (t && typeof t.name === 'string') templates.set(t.name, t);
+  }
+  return { nodes, templates, root, groups, groupOf, up, tasks };
 }
 
 export interface Vertex {
@@ -150,23 +155,70 @@ export function collapsedGraph(model: Model, expanded: Set<string>): GraphView {
   const seen = new Set<string>();
   const edges: [string, string][] = [];
   const edgeSeen = new Set<string>();
+  const edge = (fromId: string, toId: string) => {
+    const [a, b] = [rep(fromId), rep(toId)];
+    const key = `${a}\n${b}`;
+    if (a === b || edgeSeen.has(key)) return;
+    edgeSeen.add(key);
+    edges.push([a, b]);
+  };
+  const kids = (n: WfNode) => (n.children ?? []).filter((c) => model.nodes.has(c));
+  // Where what follows a step or task starts from: the items of a group, else the node itself.
+  const ends = (id: string) => {
+    const n = model.nodes.get(id)!;
+    const k = n.type === 'StepGroup' || n.type === 'TaskGroup' ? kids(n) : [];
+    return k.length ? k : [id];
+  };
   for (const n of model.nodes.values()) {
     const r = rep(n.id);
     if (!seen.has(r)) {
       seen.add(r);
       vertices.push(r === n.id ? { id: r, node: n } : { id: r, group: model.groups.get(r) });
     }
-    for (const cid of n.children ?? []) {
-      if (!model.nodes.has(cid)) continue;
-      const to = rep(cid);
-      const key = `${r}\n${to}`;
-      if (r === to || edgeSeen.has(key)) continue;
-      edgeSeen.add(key);
-      edges.push([r, to]);
+    const children = kids(n);
+    if (n.type === 'Steps' && children.length > 1 && children.every((c) => model.nodes.get(c)!.type === 'StepGroup')) {
+      // The step groups run one after another: chain them as Argo draws them.
+      edge(n.id, children[0]);
+      for (let i = 1; i < children.length; i++) for (const e of ends(children[i - 1])) edge(e, children[i]);
+    } else if (n.type !== 'DAG' || !dagEdges(model, n, children, ends, edge)) {
+      for (const c of children) edge(n.id, c);
     }
   }
   const shape = vertices.map((v) => v.id).join('\n') + '\n\n' + [...edgeSeen].join('\n');
   return { vertices, edges, shape };
+}
+
+// Edges of a DAG node from its template's task dependencies (`dependencies` or the task names a
+// `depends` expression mentions); false when the template is not in the workflow's spec.
+function dagEdges(
+  model: Model,
+  dag: WfNode,
+  children: string[],
+  ends: (id: string) => string[],
+  edge: (from: string, to: string) => void,
+): boolean {
+  const tasks: any[] = model.templates.get(dag.templateName ?? '')?.dag?.tasks ?? [];
+  if (!tasks.length) return false;
+  const byTask = new Map<string, string>();
+  for (const c of children) byTask.set(label(model.nodes.get(c)!), c);
+  const names = new Set(tasks.map((t) => t?.name));
+  for (const t of tasks) {
+    const id = byTask.get(t?.name);
+    if (!id) continue;
+    let deps: string[] = Array.isArray(t.dependencies) ? t.dependencies : [];
+    if (typeof t.depends === 'string') {
+      deps = t.depends
+        .split(/[^A-Za-z0-9_.-]+/)
+        .map((w: string) => w.split('.')[0])
+        .filter((w: string) => names.has(w));
+    }
+    const from = deps.map((d) => byTask.get(d)).filter((d): d is string => !!d);
+    if (!from.length) edge(dag.id, id);
+    for (const d of from) for (const e of ends(d)) edge(e, id);
+  }
+  const placed = new Set(byTask.values());
+  for (const c of children) if (!placed.has(c)) edge(dag.id, c);
+  return true;
 }
 
 export interface Summary {
