@@ -30,7 +30,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The web UI's packages, exactly as locked.
+# The web UI's packages, exactly as locked. Its build (Vite 7) needs node 20.19 or later.
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+              process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  echo "the web UI needs node 20.19 or later to build; this machine has node $(node --version)" >&2
+  exit 1
+fi
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules ]; then
   echo "installing the web UI's npm packages (npm ci in ui/)" >&2
   (cd ui && npm ci --no-audit --no-fund --loglevel=error)
