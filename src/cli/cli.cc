@@ -583,8 +583,9 @@ int Main(int argc, char** argv) {
   hub_flags.version = kVersion;
   CLI::App* hub_cmd = app.add_subcommand(
       "hub",
-      "Run a hub with local spokes that serves the REST API (docs/api.md) until SIGINT/SIGTERM,\n"
-      "and accepts remote spokes (`hubspoke spoke`, docs/spokes.md) on --spoke-listen.\n"
+      "Run a hub with local spokes that serves the REST API (docs/api.md) and the web UI (at /)\n"
+      "until SIGINT/SIGTERM, and accepts remote spokes (`hubspoke spoke`, docs/spokes.md) on\n"
+      "--spoke-listen.\n"
       "It writes its address to DATA/address, the spokes' to DATA/spoke-address and, unless given\n"
       "--token-file or --auth none, the token clients and spokes must send to DATA/token (mode\n"
       "0600).\n\nExamples:\n"

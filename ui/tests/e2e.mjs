@@ -367,22 +367,43 @@ async function main() {
     await page.locator('.error', { hasText: 'There is no page' }).waitFor();
   });
 
-  await test('a running workflow updates live, without a reload', async () => {
-    const name = await create(sleeper('live-sleeper', 3));
+  await test('a running workflow and its log update live, without a reload', async () => {
+    const name = await create({
+      metadata: { name: 'live-talker' },
+      spec: {
+        entrypoint: 'main',
+        templates: [{ name: 'main', container: container(['sh', '-c', 'echo first line; sleep 3; echo second line']) }],
+      },
+    });
     await page.goto(`${base}/workflows/default/${name}`);
     await phaseBadge().filter({ hasText: /Running|Pending/ }).waitFor();
     await page.evaluate(() => (window.__noReload = true));
+    await page.click('.vertex.node');
+    await page.locator('pre.logs', { hasText: 'first line' }).waitFor();
+    check(!(await page.locator('pre.logs').innerText()).includes('second line'), 'the log ran ahead of the task');
+    check((await phaseBadge().innerText()) === 'Running', `phase while the task sleeps: ${await phaseBadge().innerText()}`);
+    await page.locator('pre.logs', { hasText: 'second line' }).waitFor({ timeout: 30_000 });
     await phaseBadge().filter({ hasText: 'Succeeded' }).waitFor({ timeout: 30_000 });
     check(await page.evaluate(() => window.__noReload === true), 'the page was reloaded');
   });
 
   await test('the list follows a workflow from Running to Succeeded', async () => {
     await page.goto(`${base}/`);
-    await page.locator('.wf-row[data-name="live-sleeper"]').waitFor();
+    await page.locator('.wf-row[data-name="live-talker"]').waitFor();
     const name = await create(sleeper('list-sleeper', 2));
     const row = page.locator(`.wf-row[data-name="${name}"]`);
     await row.locator('.phase', { hasText: /Running|Pending/ }).waitFor();
     await row.locator('.phase', { hasText: 'Succeeded' }).waitFor({ timeout: 30_000 });
+  });
+
+  await test('resubmit asks for confirmation and opens the new workflow', async () => {
+    await page.goto(`${base}/workflows/default/hello-fanout`);
+    await page.click('.actions button:has-text("Resubmit")');
+    await page.click('.modal button.primary:has-text("Resubmit")');
+    await page.waitForURL((u) => u.pathname.startsWith('/workflows/default/') && !u.pathname.endsWith('/hello-fanout'));
+    const name = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+    await phaseBadge().filter({ hasText: 'Succeeded' }).waitFor({ timeout: 30_000 });
+    check((await phaseOf(name)) === 'Succeeded', `${name} did not run`);
   });
 
   await test('stop asks for confirmation, and stops', async () => {
