@@ -73,12 +73,14 @@ export const api = {
   check: (token: string): Promise<unknown> => send('GET', '/api/v1/version', undefined, token),
 };
 
-// Reads an NDJSON stream, calling onItem for each line, until it ends or `signal` aborts.
-// Resolves when the stream ends; rejects with ApiError when it cannot be opened.
+// Reads an NDJSON stream, calling onOpen once the hub accepted it and onItem for each line, until
+// it ends or `signal` aborts. Resolves when the stream ends; rejects with ApiError when it cannot
+// be opened.
 export async function streamNdjson(
   path: string,
   onItem: (item: any) => void,
   signal: AbortSignal,
+  onOpen: () => void = () => {},
 ): Promise<void> {
   let res: Response;
   try {
@@ -91,6 +93,7 @@ export async function streamNdjson(
     if (res.status === 401) onUnauthenticated();
     throw await failure(res);
   }
+  onOpen();
   if (!res.body) return;
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
@@ -109,6 +112,28 @@ export async function streamNdjson(
     }
   } catch (e) {
     if (!signal.aborted) throw e;
+  }
+}
+
+// A watch stream that is opened again (after 2 s) whenever it ends or breaks, as when the hub
+// restarts, until `signal` aborts. onOpen runs on every (re)connection: the hub then sends the
+// current state again. onError gets each failure; a refused request (4xx but 429) is not retried.
+export async function watchNdjson(
+  path: string,
+  onOpen: () => void,
+  onItem: (item: any) => void,
+  onError: (e: Error) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      await streamNdjson(path, onItem, signal, onOpen);
+    } catch (e) {
+      if (signal.aborted) return;
+      onError(e as Error);
+      if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 429) return;
+    }
+    await new Promise((r) => setTimeout(r, 2000));
   }
 }
 

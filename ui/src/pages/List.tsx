@@ -1,7 +1,7 @@
 // /workflows/<ns> (and /): every workflow, newest first, kept live by the watch stream; filters by
 // phase, label selector and name prefix live in the URL.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { enc, streamNdjson } from '../api';
+import { enc, watchNdjson } from '../api';
 import { Phase } from '../components/Phase';
 import { VirtualList } from '../components/VirtualList';
 import { PHASES, clockTime, duration, micros, nowMicros } from '../format';
@@ -54,6 +54,7 @@ export function ListPage({ ns, query }: { ns: string; query: URLSearchParams }) 
     const abort = new AbortController();
     const state = new Map<string, Row>();
     let frame = 0;
+    let idle = 0;
     setRows(new Map());
     setError('');
     setLoaded(false);
@@ -64,8 +65,14 @@ export function ListPage({ ns, query }: { ns: string; query: URLSearchParams }) 
     };
     const path =
       `/api/v1/workflow-events/${enc(ns)}` + (labels ? `?listOptions.labelSelector=${enc(labels)}` : '');
-    streamNdjson(
+    void watchNdjson(
       path,
+      () => {
+        state.clear(); // the hub sends every workflow again, at once
+        setError('');
+        clearTimeout(idle);
+        idle = setTimeout(() => setLoaded(true), 300); // when none matches it sends nothing
+      },
       (ev) => {
         const type = ev?.result?.type;
         const obj = ev?.result?.object;
@@ -75,12 +82,12 @@ export function ListPage({ ns, query }: { ns: string; query: URLSearchParams }) 
         else state.set(name, rowOf(obj));
         if (!frame) frame = requestAnimationFrame(flush);
       },
+      (e) => {
+        setError(`${labels ? `Label selector "${labels}": ` : ''}${e.message}`);
+        setLoaded(true);
+      },
       abort.signal,
-    )
-      .catch((e: Error) => setError(`${labels ? `Label selector "${labels}": ` : ''}${e.message}`))
-      .finally(() => setLoaded(true));
-    // The stream sends nothing when no workflow matches: show the empty list soon anyway.
-    const idle = setTimeout(() => setLoaded(true), 1500);
+    );
     return () => {
       abort.abort();
       clearTimeout(idle);

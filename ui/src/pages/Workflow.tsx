@@ -1,7 +1,7 @@
 // /workflows/<ns>/<name>[?node=<id>]: the graph with fan-out groups collapsed, the selected
 // node's or group's details and log, the timeline of the spokes, the summary, and the commands.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, api, enc, streamNdjson } from '../api';
+import { ApiError, api, enc, watchNdjson } from '../api';
 import { Confirm } from '../components/Confirm';
 import { Graph } from '../components/Graph';
 import { Logs } from '../components/Logs';
@@ -310,6 +310,12 @@ function SummaryView({ s, model, onSelect }: { s: Summary; model: Model; onSelec
   );
 }
 
+// What the watch stream's objects (which carry no nodes) show of a workflow's progress.
+function signature(wf: any): string {
+  const st = wf?.status ?? {};
+  return [st.phase, st.progress, st.message, st.finishedAt, wf?.spec?.suspend].join('|');
+}
+
 function useNow(running: boolean): number {
   const [now, setNow] = useState(nowMicros);
   useEffect(() => {
@@ -343,6 +349,7 @@ export function WorkflowPage({ ns, name, node }: { ns: string; name: string; nod
     let timer = 0;
     let last = 0;
     let cost = 0;
+    let loaded = ''; // signature() of what was fetched last
     const load = async () => {
       if (inFlight) {
         again = true;
@@ -352,6 +359,7 @@ export function WorkflowPage({ ns, name, node }: { ns: string; name: string; nod
       const t0 = performance.now();
       try {
         const got = await api.get(path);
+        loaded = signature(got);
         if (!abort.signal.aborted) setWf(got);
       } catch (e) {
         if (abort.signal.aborted) return;
@@ -377,17 +385,20 @@ export function WorkflowPage({ ns, name, node }: { ns: string; name: string; nod
     };
     void load();
     const watch = `/api/v1/workflow-events/${enc(ns)}?listOptions.fieldSelector=${enc(`metadata.name=${name}`)}`;
-    let first = true;
-    streamNdjson(
+    let opened = 0;
+    void watchNdjson(
       watch,
+      () => {
+        if (opened++ > 0) schedule(); // reconnected: it may have changed meanwhile
+      },
       (ev) => {
         const type = ev?.result?.type;
         if (type === 'DELETED') setGone(true);
-        else if (type === 'MODIFIED' || (type === 'ADDED' && !first)) schedule();
-        first = false;
+        else if (type === 'MODIFIED' || signature(ev?.result?.object) !== loaded) schedule();
       },
+      () => {},
       abort.signal,
-    ).catch(() => {});
+    );
     return () => {
       abort.abort();
       if (timer) clearTimeout(timer);
