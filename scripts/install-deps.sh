@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config git python3
   libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libcli11-dev
-  libgtest-dev libgmock-dev libcpp-httplib-dev
+  libgtest-dev libgmock-dev libcpp-httplib-dev prometheus-cpp-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libarchive-dev  # artifacts: tar+gzip archives
   openssl iproute2  # tests: TLS certificates for spokes; network namespaces for a cut link
   cowsay  # /usr/games/cowsay: docker/whalesay and argoproj/argosay:v1 examples; spokes add /usr/games to PATH
   chromium  # tests: the web UI in a real browser (ui/tests/e2e.mjs)

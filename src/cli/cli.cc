@@ -477,6 +477,18 @@ int Main(int argc, char** argv) {
   get_cmd->add_option("name", get_name, "workflow name")->required();
   add_output(get_cmd, get_output, {"json", "yaml", "wide", "name", "mermaid"});
 
+  std::string summary_name, summary_output;
+  CLI::App* summary_cmd = app.add_subcommand(
+      "summary",
+      "Summarize a run: tasks by phase, fan-out groups, failed tasks with their messages, the\n"
+      "slowest tasks and spokes, wall time against task time (NAME may be @latest on a hub).\n"
+      "-o json gives a stable JSON document; -o html one self-contained page with a timeline of\n"
+      "the tasks on each spoke.\n\nExamples:\n  hubspoke summary hello\n"
+      "  hubspoke summary @latest -o html > run.html");
+  add_client(summary_cmd, true);
+  summary_cmd->add_option("name", summary_name, "workflow name")->required();
+  add_output(summary_cmd, summary_output, {"text", "json", "html"});
+
   LogsFlags logs;
   CLI::App* logs_cmd = app.add_subcommand(
       "logs",
@@ -686,6 +698,7 @@ int Main(int argc, char** argv) {
   if (*submit_cmd) return Submit(client, submit, std::cout, std::cerr);
   if (*list_cmd) return List(client, list, std::cout, std::cerr);
   if (*get_cmd) return Get(client, get_name, get_output, std::cout, std::cerr);
+  if (*summary_cmd) return ShowSummary(client, summary_name, summary_output, std::cout, std::cerr);
   if (*logs_cmd) return Logs(client, logs, std::cout, std::cerr);
   if (*watch_cmd) return Watch(client, watch_name, std::cout, std::cerr);
   if (*wait_cmd) return Wait(client, wait_names, std::cout, std::cerr);

@@ -14,6 +14,7 @@
 #include "cli/mermaid.h"
 #include "cli/render.h"
 #include "cli/store_commands.h"
+#include "cli/summary.h"
 #include "cli/table.h"
 #include "common/clock.h"
 #include "hub/serialize.h"
@@ -125,10 +126,10 @@ Result<engine::WorkflowStatus> StatusOf(const Json& workflow) {
   return hub::WorkflowStatusFromJson(workflow.dump(), {});
 }
 
-// The tree and summary `hubspoke get` prints: the workflow, then the child workflows its resource
-// nodes created (fetched from the hub; a child deleted since is left out).
-Result<std::string> RenderGet(ApiClient& api, const std::string& ns, engine::WorkflowStatus root,
-                              bool wide) {
+// The workflow, then the child workflows its resource nodes created (fetched from the hub; a
+// child deleted since is left out).
+Result<std::vector<engine::WorkflowStatus>> FetchTree(ApiClient& api, const std::string& ns,
+                                                      engine::WorkflowStatus root) {
   std::vector<engine::WorkflowStatus> all;
   all.push_back(std::move(root));
   for (size_t i = 0; i < all.size(); ++i) {
@@ -146,10 +147,18 @@ Result<std::string> RenderGet(ApiClient& api, const std::string& ns, engine::Wor
       if (status.ok()) all.push_back(std::move(*status));
     }
   }
+  return all;
+}
+
+// The tree and summary `hubspoke get` prints.
+Result<std::string> RenderGet(ApiClient& api, const std::string& ns, engine::WorkflowStatus root,
+                              bool wide) {
+  auto all = FetchTree(api, ns, std::move(root));
+  if (!all.ok()) return Fail(all.error());
   std::vector<const engine::WorkflowStatus*> views;
-  for (const auto& st : all) views.push_back(&st);
+  for (const auto& st : *all) views.push_back(&st);
   Micros now = SystemClock().Now();
-  return RenderTree(all[0], now, /*color=*/false, wide) + "\n" + RenderSummary(views, now);
+  return RenderTree((*all)[0], now, /*color=*/false, wide) + "\n" + RenderSummary(views, now);
 }
 
 // Prints a workflow (the hub's JSON text) as `get -o output` does. The text is never parsed into
@@ -710,6 +719,31 @@ int Get(const ClientFlags& client, const std::string& name, const std::string& o
   auto text = (*api)->Get(WorkflowPath(client.namespace_, *resolved));
   if (!text.ok()) return Report(err, text.error());
   return PrintWorkflowText(**api, client.namespace_, *text, output, out, err);
+}
+
+int ShowSummary(const ClientFlags& client, const std::string& name, const std::string& output,
+                std::ostream& out, std::ostream& err) {
+  if (NoHubNamed(client)) {
+    if (name == "@latest") return Usage(err, kLatestNeedsHub);
+    StoreQuery query;
+    query.data_dir = client.data_dir;
+    query.output = output;
+    return SummarizeWorkflow(query, name, out, err);
+  }
+  auto api = Connect(client);
+  if (!api.ok()) return Report(err, api.error());
+  auto resolved = ResolveName(**api, client.namespace_, name);
+  if (!resolved.ok()) return Report(err, resolved.error());
+  auto json = FetchWorkflow(**api, client.namespace_, *resolved);
+  if (!json.ok()) return Report(err, json.error());
+  auto status = StatusOf(*json);
+  if (!status.ok()) return Report(err, status.error());
+  auto all = FetchTree(**api, client.namespace_, std::move(*status));
+  if (!all.ok()) return Report(err, all.error());
+  std::vector<const engine::WorkflowStatus*> views;
+  for (const auto& st : *all) views.push_back(&st);
+  out << SummaryOutput(views, SystemClock().Now(), output);
+  return kExitOk;
 }
 
 int Logs(const ClientFlags& client, const LogsFlags& flags, std::ostream& out, std::ostream& err) {

@@ -75,6 +75,10 @@ int List(const ClientFlags& client, const ListFlags& flags, std::ostream& out, s
 int Get(const ClientFlags& client, const std::string& name, const std::string& output,
         std::ostream& out, std::ostream& err);
 int Logs(const ClientFlags& client, const LogsFlags& flags, std::ostream& out, std::ostream& err);
+// `hubspoke summary`: the run's summary with its child workflows; `output`: "" (text), json, html
+// (see summary.h).
+int ShowSummary(const ClientFlags& client, const std::string& name, const std::string& output,
+                std::ostream& out, std::ostream& err);
 // Follows a workflow until it finishes: a live tree when `out` is a terminal, a line per change
 // otherwise; then the tree and summary.
 int Watch(const ClientFlags& client, const std::string& name, std::ostream& out, std::ostream& err);

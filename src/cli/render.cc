@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -104,6 +105,8 @@ std::string OneLine(std::string_view s) {
   return out;
 }
 
+}  // namespace
+
 std::string FormatDuration(Micros d) {
   long long micros = std::max<Micros>(d, 0);
   long long secs = micros / 1'000'000;
@@ -119,6 +122,8 @@ std::string FormatDuration(Micros d) {
   }
   return buf;
 }
+
+namespace {
 
 // From `start` to `end`, or to `now` while still running; 0 when not started.
 Micros Span(Micros start, Micros end, Micros now) {
@@ -441,6 +446,7 @@ std::string FailureMessage(const Item& item) {
 
 struct Group {
   std::string label;  // the fan-out, prefixed by its workflow's name in child workflows
+  std::string_view workflow;
   std::vector<Item> items;
   PhaseCounts counts{};
 };
@@ -470,7 +476,8 @@ std::vector<Group> CollectGroups(const std::vector<const WorkflowStatus*>& workf
       }
       auto [it, added] = group_of.try_emplace({p, n.fanout}, groups.size());
       if (added) {
-        groups.push_back({w == workflows[0] ? n.fanout : w->name + "/" + n.fanout, {}, {}});
+        groups.push_back(
+            {w == workflows[0] ? n.fanout : w->name + "/" + n.fanout, w->name, {}, {}});
       }
       Group& g = groups[it->second];
       g.items.push_back(MakeItem(n, by_name, now));
@@ -499,16 +506,16 @@ size_t Count(const PhaseCounts& counts, std::initializer_list<Phase> phases) {
   return sum;
 }
 
-// Indices of at most `max` groups: those marked in `prefer` first, then the largest; returned in
-// the groups' own order.
-std::vector<size_t> PickGroups(const std::vector<Group>& groups, size_t max,
+// Indices of at most `max` groups (of `sizes` items): those marked in `prefer` first, then the
+// largest; returned in the groups' own order.
+std::vector<size_t> PickGroups(const std::vector<size_t>& sizes, size_t max,
                                const std::vector<bool>& prefer) {
-  std::vector<size_t> order(groups.size());
+  std::vector<size_t> order(sizes.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   if (order.size() <= max) return order;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     if (prefer[a] != prefer[b]) return static_cast<bool>(prefer[a]);
-    return groups[a].items.size() > groups[b].items.size();
+    return sizes[a] > sizes[b];
   });
   order.resize(max);
   std::sort(order.begin(), order.end());
@@ -584,54 +591,43 @@ std::string RenderTree(const engine::WorkflowStatus& workflow, Micros now, bool 
   return out;
 }
 
-std::string RenderSummary(const std::vector<const engine::WorkflowStatus*>& workflows, Micros now) {
-  if (workflows.empty()) return "";
+Summary Summarize(const std::vector<const engine::WorkflowStatus*>& workflows, Micros now) {
+  Summary summary;
+  summary.tasks_by_phase.assign(kPhaseCount, 0);
+  if (workflows.empty()) return summary;
   const WorkflowStatus& run = *workflows[0];
+  summary.name = run.name;
+  summary.phase = run.phase;
+  summary.message = OneLine(run.message);
   WorkflowsByName by_name = IndexByName(workflows);
   std::vector<NodeIndex> indexes = IndexNodes(workflows);
-  std::vector<Group> groups = CollectGroups(workflows, indexes, by_name, now);
-  std::string out;
+  auto task_of = [](const Item& item, std::string_view workflow) {
+    SummaryTask t{ItemName(item), std::string(workflow),   item.phase,
+                  item.duration,  std::string(item.spoke), ""};
+    if (engine::IsFailedOrError(item.phase)) t.message = FailureMessage(item);
+    return t;
+  };
 
-  std::vector<bool> has_failures(groups.size());
-  for (size_t i = 0; i < groups.size(); ++i) {
-    has_failures[i] = Count(groups[i].counts, {Phase::kFailed, Phase::kError}) > 0;
-  }
-  std::vector<size_t> shown = PickGroups(groups, kMaxSummaryGroups, has_failures);
-  for (size_t gi : shown) {
-    const Group& g = groups[gi];
+  for (const Group& g : CollectGroups(workflows, indexes, by_name, now)) {
     const PhaseCounts& c = g.counts;
-    out += "Fan-out " + g.label + ": " + std::to_string(g.items.size()) + " total, " +
-           std::to_string(Count(c, {Phase::kSucceeded})) + " succeeded, " +
-           std::to_string(Count(c, {Phase::kFailed, Phase::kError})) + " failed, " +
-           std::to_string(Count(c, {Phase::kSkipped, Phase::kOmitted})) + " skipped";
-    if (size_t running = Count(c, {Phase::kRunning})) {
-      out += ", " + std::to_string(running) + " running";
-    }
-    if (size_t pending = Count(c, {Phase::kPending})) {
-      out += ", " + std::to_string(pending) + " pending";
-    }
-    out += '\n';
-    size_t listed = 0, failed = 0;
+    SummaryGroup out{g.label,
+                     g.items.size(),
+                     Count(c, {Phase::kSucceeded}),
+                     Count(c, {Phase::kFailed, Phase::kError}),
+                     Count(c, {Phase::kSkipped, Phase::kOmitted}),
+                     Count(c, {Phase::kRunning}),
+                     Count(c, {Phase::kPending}),
+                     {}};
     for (const Item& item : g.items) {
-      if (!engine::IsFailedOrError(item.phase)) continue;
-      if (++failed > kMaxFailedListed) continue;
-      ++listed;
-      std::string line = "  " + std::string(Glyph(item.phase)) + " " + ItemName(item);
-      if (!item.spoke.empty()) line += "  " + std::string(item.spoke);
-      std::string message = FailureMessage(item);
-      if (!message.empty()) line += "  " + message;
-      out += line + '\n';
+      if (engine::IsFailedOrError(item.phase)) {
+        out.failed_tasks.push_back(task_of(item, g.workflow));
+      }
     }
-    if (failed > listed) out += "  … " + std::to_string(failed - listed) + " more failed\n";
-  }
-  if (groups.size() > shown.size()) {
-    out += "… " + std::to_string(groups.size() - shown.size()) + " more fan-out groups\n";
+    summary.groups.push_back(std::move(out));
   }
 
   // Failures of the run outside its fan-outs (a retried task counts once, as its retry node).
   const NodeIndex& run_index = indexes[0];
-  std::string others;
-  size_t other_failed = 0;
   for (size_t i = 0; i < run.nodes.size(); ++i) {
     const Node& n = run.nodes[i];
     int p = run_index.Parent(static_cast<int>(i));
@@ -639,66 +635,123 @@ std::string RenderSummary(const std::vector<const engine::WorkflowStatus*>& work
         !engine::IsFailedOrError(n.phase) || (p >= 0 && run.nodes[p].type == NodeType::kRetry)) {
       continue;
     }
-    if (++other_failed > kMaxFailedListed) continue;
-    Item item = MakeItem(n, by_name, now);
-    std::string line = "  " + std::string(Glyph(n.phase)) + " " + ItemName(item);
-    if (!item.spoke.empty()) line += "  " + std::string(item.spoke);
-    std::string message = FailureMessage(item);
-    if (!message.empty()) line += "  " + message;
-    others += line + '\n';
-  }
-  if (other_failed > 0) {
-    out += "Failed:\n" + others;
-    if (other_failed > kMaxFailedListed) {
-      out += "  … " + std::to_string(other_failed - kMaxFailedListed) + " more failed\n";
-    }
+    summary.failed.push_back(task_of(MakeItem(n, by_name, now), run.name));
   }
 
-  // Slowest tasks (child workflows standing for their resource nodes) and the sum of the time
-  // the spokes worked.
-  std::vector<Item> tasks;
-  Micros task_sum = 0;
+  // Slowest tasks (child workflows standing for their resource nodes), the spokes, and the sum
+  // of the time the spokes worked.
+  std::vector<std::pair<Item, std::string_view>> tasks;
+  std::map<std::string_view, SummarySpoke> spokes;
   for (const WorkflowStatus* w : workflows) {
     // A child workflow's tasks are listed through the resource node that stands for the child.
     bool stood_for = !w->parent.empty() && by_name.count(w->parent) > 0;
     for (const Node& n : w->nodes) {
       if (n.type != NodeType::kPod) continue;
+      ++summary.tasks_by_phase[static_cast<size_t>(n.phase)];
       Item item = MakeItem(n, by_name, now);
-      if (n.child_workflow.empty()) task_sum += item.duration;
-      if (item.duration > 0 && !stood_for) tasks.push_back(item);
+      if (n.child_workflow.empty()) {
+        summary.task_sum += item.duration;
+        if (n.started_at > 0 && !n.host_node_name.empty()) {
+          SummarySpoke& s = spokes[n.host_node_name];
+          ++s.tasks;
+          s.busy += item.duration;
+        }
+      }
+      if (item.duration > 0 && !stood_for) tasks.emplace_back(item, w->name);
     }
   }
   std::vector<size_t> order(tasks.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   size_t slowest = std::min(kSlowest, tasks.size());
   std::partial_sort(order.begin(), order.begin() + slowest, order.end(), [&](size_t a, size_t b) {
-    return tasks[a].duration != tasks[b].duration ? tasks[a].duration > tasks[b].duration : a < b;
+    Micros da = tasks[a].first.duration, db = tasks[b].first.duration;
+    return da != db ? da > db : a < b;
   });
-  if (slowest > 0) {
+  for (size_t i = 0; i < slowest; ++i) {
+    summary.slowest.push_back(task_of(tasks[order[i]].first, tasks[order[i]].second));
+  }
+  for (auto& [name, s] : spokes) {
+    s.name = std::string(name);
+    summary.spokes.push_back(std::move(s));
+  }
+  std::stable_sort(summary.spokes.begin(), summary.spokes.end(), [](const auto& a, const auto& b) {
+    // Mean task duration, slowest first, compared without dividing.
+    return static_cast<double>(a.busy) * static_cast<double>(b.tasks) >
+           static_cast<double>(b.busy) * static_cast<double>(a.tasks);
+  });
+  summary.wall = WorkflowDuration(run, now);
+  return summary;
+}
+
+std::string RenderSummary(const Summary& summary) {
+  std::string out;
+  auto task_line = [](const SummaryTask& t) {
+    std::string line = "  " + std::string(Glyph(t.phase)) + " " + t.name;
+    if (!t.spoke.empty()) line += "  " + t.spoke;
+    if (!t.message.empty()) line += "  " + t.message;
+    return line + '\n';
+  };
+  const std::vector<SummaryGroup>& groups = summary.groups;
+  std::vector<bool> has_failures(groups.size());
+  std::vector<size_t> sizes(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) {
+    has_failures[i] = groups[i].failed > 0;
+    sizes[i] = groups[i].total;
+  }
+  std::vector<size_t> shown = PickGroups(sizes, kMaxSummaryGroups, has_failures);
+  for (size_t gi : shown) {
+    const SummaryGroup& g = groups[gi];
+    out += "Fan-out " + g.label + ": " + std::to_string(g.total) + " total, " +
+           std::to_string(g.succeeded) + " succeeded, " + std::to_string(g.failed) + " failed, " +
+           std::to_string(g.skipped) + " skipped";
+    if (g.running) out += ", " + std::to_string(g.running) + " running";
+    if (g.pending) out += ", " + std::to_string(g.pending) + " pending";
+    out += '\n';
+    size_t listed = std::min(kMaxFailedListed, g.failed_tasks.size());
+    for (size_t i = 0; i < listed; ++i) out += task_line(g.failed_tasks[i]);
+    if (g.failed_tasks.size() > listed) {
+      out += "  … " + std::to_string(g.failed_tasks.size() - listed) + " more failed\n";
+    }
+  }
+  if (groups.size() > shown.size()) {
+    out += "… " + std::to_string(groups.size() - shown.size()) + " more fan-out groups\n";
+  }
+  if (!summary.failed.empty()) {
+    out += "Failed:\n";
+    size_t listed = std::min(kMaxFailedListed, summary.failed.size());
+    for (size_t i = 0; i < listed; ++i) out += task_line(summary.failed[i]);
+    if (summary.failed.size() > listed) {
+      out += "  … " + std::to_string(summary.failed.size() - listed) + " more failed\n";
+    }
+  }
+  if (!summary.slowest.empty()) {
     out += "Slowest:\n";
-    for (size_t i = 0; i < slowest; ++i) {
-      const Item& task = tasks[order[i]];
+    for (const SummaryTask& task : summary.slowest) {
       std::string line = "  " + FormatDuration(task.duration);
       Pad(line, line.size(), 10);
-      line += ItemName(task);
-      if (!task.spoke.empty()) line += "  " + std::string(task.spoke);
+      line += task.name;
+      if (!task.spoke.empty()) line += "  " + task.spoke;
       out += line + '\n';
     }
   }
-
-  Micros wall = WorkflowDuration(run, now);
-  out += "Time: wall " + FormatDuration(wall) + ", tasks " + FormatDuration(task_sum) + " in sum";
-  if (wall > 0 && task_sum > 0) {
+  out += "Time: wall " + FormatDuration(summary.wall) + ", tasks " +
+         FormatDuration(summary.task_sum) + " in sum";
+  if (summary.wall > 0 && summary.task_sum > 0) {
     char speedup[64];
     std::snprintf(speedup, sizeof speedup, ": %.1fx parallel speed-up",
-                  static_cast<double>(task_sum) / static_cast<double>(wall));
+                  static_cast<double>(summary.task_sum) / static_cast<double>(summary.wall));
     out += speedup;
   }
   out += '\n';
-  out += "Result: " + run.name + " " + std::string(engine::PhaseName(run.phase));
-  if (!run.message.empty()) out += ": " + OneLine(run.message);
+  out += "Result: " + summary.name + " " + std::string(engine::PhaseName(summary.phase));
+  if (!summary.message.empty()) out += ": " + summary.message;
   out += '\n';
   return out;
+}
+
+std::string RenderSummary(const std::vector<const engine::WorkflowStatus*>& workflows, Micros now) {
+  if (workflows.empty()) return "";
+  return RenderSummary(Summarize(workflows, now));
 }
 
 std::string RenderProgress(const std::vector<const engine::WorkflowStatus*>& workflows, Micros now,
@@ -727,7 +780,9 @@ std::string RenderProgress(const std::vector<const engine::WorkflowStatus*>& wor
   for (size_t i = 0; i < groups.size(); ++i) {
     unfinished[i] = Count(groups[i].counts, {Phase::kPending, Phase::kRunning}) > 0;
   }
-  std::vector<size_t> shown = PickGroups(groups, kMaxProgressGroups, unfinished);
+  std::vector<size_t> sizes(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) sizes[i] = groups[i].items.size();
+  std::vector<size_t> shown = PickGroups(sizes, kMaxProgressGroups, unfinished);
   size_t label_width = 0;
   for (size_t gi : shown) {
     label_width = std::max(label_width, DisplayWidth(Truncate(groups[gi].label, kMaxLabel)));

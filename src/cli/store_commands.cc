@@ -6,6 +6,7 @@
 
 #include "cli/mermaid.h"
 #include "cli/render.h"
+#include "cli/summary.h"
 #include "cli/table.h"
 #include "common/clock.h"
 #include "hub/serialize.h"
@@ -49,6 +50,24 @@ Result<Loaded> Load(store::Store& store, const std::string& name) {
 int Report(std::ostream& err, const Error& error) {
   err << "hubspoke: " << error.ToString() << "\n";
   return 1;
+}
+
+// The run and the child workflows its resource nodes created (for the summary); a child that
+// cannot be read is left out.
+std::vector<Loaded> WithChildren(store::Store& store, Loaded run) {
+  std::vector<Loaded> all;
+  all.push_back(std::move(run));
+  for (size_t i = 0; i < all.size(); ++i) {
+    store::ListOptions children;
+    children.parent = all[i].record.name;
+    auto records = store.ListWorkflows(children);
+    if (!records.ok()) break;
+    for (const auto& r : *records) {
+      auto child = Load(store, r.name);
+      if (child.ok()) all.push_back(std::move(*child));
+    }
+  }
+  return all;
 }
 
 }  // namespace
@@ -103,25 +122,26 @@ int GetWorkflow(const StoreQuery& query, const std::string& name, std::ostream& 
     out << RenderMermaid(loaded->status);
     return 0;
   }
-  // The run and the child workflows its resource nodes created, for the summary.
-  std::vector<Loaded> all;
-  all.push_back(std::move(*loaded));
-  for (size_t i = 0; i < all.size(); ++i) {
-    store::ListOptions children;
-    children.parent = all[i].record.name;
-    auto records = (*store)->ListWorkflows(children);
-    if (!records.ok()) break;
-    for (const auto& r : *records) {
-      auto child = Load(**store, r.name);
-      if (child.ok()) all.push_back(std::move(*child));
-    }
-  }
+  std::vector<Loaded> all = WithChildren(**store, std::move(*loaded));
   std::vector<const engine::WorkflowStatus*> views;
   for (const auto& l : all) views.push_back(&l.status);
   SystemClock clock;
   Micros now = clock.Now();
   out << RenderTree(all[0].status, now, /*color=*/false, query.output == "wide") << "\n";
   out << RenderSummary(views, now);
+  return 0;
+}
+
+int SummarizeWorkflow(const StoreQuery& query, const std::string& name, std::ostream& out,
+                      std::ostream& err) {
+  auto store = OpenExisting(query);
+  if (!store.ok()) return Report(err, store.error());
+  auto loaded = Load(**store, name);
+  if (!loaded.ok()) return Report(err, loaded.error());
+  std::vector<Loaded> all = WithChildren(**store, std::move(*loaded));
+  std::vector<const engine::WorkflowStatus*> views;
+  for (const auto& l : all) views.push_back(&l.status);
+  out << SummaryOutput(views, SystemClock().Now(), query.output);
   return 0;
 }
 

@@ -20,6 +20,10 @@ struct StoreQuery {
 int ListWorkflows(const StoreQuery& query, std::ostream& out, std::ostream& err);
 int GetWorkflow(const StoreQuery& query, const std::string& name, std::ostream& out,
                 std::ostream& err);
+// `hubspoke summary`: the summary of `name` and its child workflows; query.output is "" (text),
+// "json" or "html" (see summary.h).
+int SummarizeWorkflow(const StoreQuery& query, const std::string& name, std::ostream& out,
+                      std::ostream& err);
 // Prints the logs of every task node of `name` (or of the node whose id, name or display name
 // is `node`), each line prefixed with the node's display name.
 int PrintLogs(const StoreQuery& query, const std::string& name, const std::string& node,

@@ -139,6 +139,8 @@ struct NodeExt {
   bool in_pod_queue = false;
   bool lost = false;  // the spoke running it was lost: retried under any retryPolicy
   std::string item;
+  std::vector<TaskArtifact> artifacts_in;   // resolved input artifacts (path not substituted)
+  std::vector<TaskArtifact> artifacts_out;  // pods: the output artifacts of the current attempt
 };
 
 }  // namespace
@@ -170,6 +172,8 @@ struct Engine::Impl {
     // or a deleted workflow submitted again), whose late results must not count.
     std::string attempt_tag;
     std::unordered_map<std::string, Node> memo;  // a retried run's nodes, by name
+    // Input artifacts given as raw data, by the key that stands for them in {{...}} values.
+    std::unordered_map<std::string, std::string> raw_artifacts;
     Phase main_phase = Phase::kPending;
     std::string main_message;
     std::vector<std::string> children;
@@ -369,6 +373,96 @@ struct Engine::Impl {
     return inputs;
   }
 
+  // Resolves node n's input artifacts from the arguments of the step that runs it (of the
+  // workflow, for the entrypoint) or the template's own sources; false (node Error) when one
+  // is missing or malformed.
+  bool ResolveArtifacts(Run& run, int n, const spec::Template& tmpl, int parent,
+                        const spec::Step* step, const expr::Scope& scope) {
+    static const std::vector<spec::Artifact> kNone;
+    const std::vector<spec::Artifact>& args =
+        step ? step->arguments.artifacts
+             : (parent == kNoParent ? run.spec.spec.arguments.artifacts : kNone);
+    std::vector<TaskArtifact>& out = run.ext[n].artifacts_in;
+    for (const spec::Artifact& a : tmpl.inputs.artifacts) {
+      const spec::Artifact* given = &a;
+      for (const spec::Artifact& g : args) {
+        if (g.name == a.name) given = &g;
+      }
+      TaskArtifact t;
+      t.name = a.name;
+      t.path = a.path;
+      auto fail = [&](const std::string& why) {
+        FinishNode(run, n, Phase::kError, "input artifact '" + a.name + "' " + why);
+        return false;
+      };
+      if (given->raw) {
+        auto v = Subst(*given->raw, scope);
+        if (!v.ok()) return fail(v.error().message);
+        t.data = std::move(*v);
+        t.key = "@raw/" + run.st.nodes[n].id + "/" + a.name;
+        run.raw_artifacts[t.key] = *t.data;
+      } else if (!given->repository_key.empty()) {
+        auto v = Subst(given->repository_key, scope);
+        if (!v.ok()) return fail(v.error().message);
+        auto key = RepositoryKey(*v);
+        if (!key.ok()) return fail(key.error().message);
+        t.key = std::move(*key);
+      } else if (!given->from.empty() || !given->from_expression.empty()) {
+        auto v = ArtifactFrom(*given, scope);
+        if (!v.ok()) {
+          if (a.optional) continue;
+          return fail("cannot be resolved: " + v.error().message);
+        }
+        t.key = std::move(*v);
+        if (auto raw = run.raw_artifacts.find(t.key); raw != run.raw_artifacts.end())
+          t.data = raw->second;
+      } else if (a.optional) {
+        continue;
+      } else {
+        return fail(
+            "was not supplied: give it in the arguments.artifacts of the step or task "
+            "(from, raw.data or a key), or mark it optional");
+      }
+      out.push_back(std::move(t));
+    }
+    return true;
+  }
+
+  // The store key named by an artifact's from or fromExpression, and its subPath.
+  Result<std::string> ArtifactFrom(const spec::Artifact& a, const expr::Scope& scope) {
+    std::string key;
+    if (!a.from_expression.empty()) {
+      auto v = expr::EvaluateExpr(a.from_expression, scope);
+      if (!v.ok()) return Fail(v.error());
+      key = expr::ItemText(*v);
+    } else {
+      auto v = Subst(a.from, scope);
+      if (!v.ok()) return Fail(v.error());
+      key = std::move(*v);
+    }
+    if (key.empty()) return Fail(InvalidArgument("it names no artifact"));
+    if (a.sub_path.empty()) return key;
+    auto sub = RepositoryKey(a.sub_path);
+    if (!sub.ok())
+      return Fail(InvalidArgument("subPath '" + a.sub_path + "' is not a plain relative path"));
+    return key + "/" + sub->substr(std::string_view("_repository/").size());
+  }
+
+  // The store key of an artifact given by its key in the (emulated) default repository.
+  static Result<std::string> RepositoryKey(const std::string& key) {
+    std::string k = key;
+    while (!k.empty() && k.front() == '/') k.erase(0, 1);
+    while (!k.empty() && k.back() == '/') k.pop_back();  // a "directory" key names the same object
+    for (size_t i = 0, j; i <= k.size(); i = j + 1) {
+      j = k.find('/', i);
+      if (j == std::string::npos) j = k.size();
+      std::string part = k.substr(i, j - i);
+      if (part.empty() || part == "." || part == "..")
+        return Fail(InvalidArgument("key '" + key + "' is not a plain relative path"));
+    }
+    return "_repository/" + k;
+  }
+
   std::unique_ptr<VarScope> InputScope(Run& run, const std::vector<Param>& inputs, int n) {
     auto scope = std::make_unique<VarScope>(&run.globals);
     std::vector<std::vector<std::pair<std::string, std::string>>> rows;
@@ -377,6 +471,19 @@ struct Engine::Impl {
       rows.push_back({{"name", p.name}, {"value", p.value}});
     }
     if (!inputs.empty()) scope->Set("inputs.parameters", expr::AggregateParameters(rows));
+    for (const TaskArtifact& a : run.ext[n].artifacts_in) {
+      scope->Set("inputs.artifacts." + a.name, a.key);
+      scope->Set("inputs.artifacts." + a.name + ".path", a.path);
+    }
+    if (const spec::Template* tmpl = run.ext[n].tmpl) {
+      for (const spec::Artifact& a : tmpl->outputs.artifacts) {
+        if (!a.path.empty()) scope->Set("outputs.artifacts." + a.name + ".path", a.path);
+      }
+      for (const spec::Parameter& p : tmpl->outputs.parameters) {
+        if (p.value_from && !p.value_from->path.empty())
+          scope->Set("outputs.parameters." + p.name + ".path", p.value_from->path);
+      }
+    }
     const Node& node = run.st.nodes[n];
     scope->Set("node.name", node.name);
     scope->Set("pod.name", node.id);
@@ -405,6 +512,7 @@ struct Engine::Impl {
         return;
       }
       run.st.nodes[n].inputs = *inputs;
+      if (!ResolveArtifacts(run, n, tmpl, parent, step, caller_scope)) return;
       if (Memoized(run, n)) return;
       SetRunning(run, n);
       StartAttempt(run, n);
@@ -418,6 +526,7 @@ struct Engine::Impl {
       return;
     }
     run.st.nodes[n].inputs = std::move(*inputs);
+    if (!ResolveArtifacts(run, n, tmpl, parent, step, caller_scope)) return;
     if (Memoized(run, n)) return;
     StartNode(run, n);
   }
@@ -444,6 +553,11 @@ struct Engine::Impl {
     node.result = was.result;
     node.exit_code = was.exit_code;
     node.outputs = was.outputs;
+    for (const spec::Artifact& a : tmpl.outputs.artifacts) {
+      for (const ArtifactRef& ref : was.artifacts) {
+        if (ref.name == a.name) SetArtifact(run, node, a, ref);
+      }
+    }
     node.host_node_name = was.host_node_name;
     node.child_workflow = was.child_workflow;
     node.started_at = was.started_at;
@@ -491,6 +605,7 @@ struct Engine::Impl {
     std::string display = run.st.nodes[r].display_name + "(" + std::to_string(k) + ")";
     int n = NewNode(run, r, name, display, NodeTypeFor(tmpl), &tmpl, run.st.nodes[r].boundary_id);
     run.st.nodes[n].inputs = run.st.nodes[r].inputs;
+    run.ext[n].artifacts_in = run.ext[r].artifacts_in;
     run.st.nodes[n].retries = k;
     run.ext[n].step = run.ext[r].step;
     run.ext[n].item = run.ext[r].item;
@@ -621,6 +736,32 @@ struct Engine::Impl {
         task.output_files.push_back(std::move(*v));
       }
     }
+    for (TaskArtifact a : e.artifacts_in) {
+      auto v = Subst(a.path, *e.scope);
+      if (!v.ok()) return fail(v.error());
+      a.path = std::move(*v);
+      task.input_artifacts.push_back(std::move(a));
+    }
+    for (const spec::Artifact& a : tmpl.outputs.artifacts) {
+      TaskArtifact out;
+      out.name = a.name;
+      auto v = Subst(a.path, *e.scope);
+      if (!v.ok()) return fail(v.error());
+      out.path = std::move(*v);
+      out.key = run.st.name + "/" + task.node_id + "/" + a.name;
+      if (!a.repository_key.empty()) {
+        auto k = Subst(a.repository_key, *e.scope);
+        if (!k.ok()) return fail(k.error());
+        auto key = RepositoryKey(*k);
+        if (!key.ok())
+          return fail(InvalidArgument("output artifact '" + a.name + "' " + key.error().message));
+        out.key = std::move(*key);
+      }
+      out.archive = a.archive != "none";
+      out.optional = a.optional;
+      task.output_artifacts.push_back(std::move(out));
+    }
+    e.artifacts_out = task.output_artifacts;
     task.private_dirs = tmpl.volume_mounts;
     for (const auto& [label, value] :
          tmpl.node_selector.empty() ? run.spec.spec.node_selector : tmpl.node_selector) {
@@ -807,7 +948,38 @@ struct Engine::Impl {
       if (!value) continue;
       SetOutput(run, node, p, *value);
     }
+    for (const spec::Artifact& a : e.tmpl->outputs.artifacts) {
+      const TaskArtifact* sent = nullptr;
+      for (const TaskArtifact& t : e.artifacts_out) {
+        if (t.name == a.name) sent = &t;
+      }
+      if (!sent) continue;
+      if (auto why = r.artifact_errors.find(a.name); why != r.artifact_errors.end()) {
+        if (a.optional) continue;
+        return Fail(InvalidArgument("output artifact '" + a.name + "' was not saved from " +
+                                    sent->path + ": " + why->second));
+      }
+      SetArtifact(run, node, a, {a.name, sent->path, sent->key});
+    }
     return {};
+  }
+
+  void SetArtifact(Run& run, Node& node, const spec::Artifact& a, ArtifactRef ref) {
+    if (!a.global_name.empty()) {
+      ArtifactRef global = ref;
+      global.name = a.global_name;
+      bool found = false;
+      for (ArtifactRef& g : run.st.output_artifacts) {
+        if (g.name == global.name) {
+          g = global;
+          found = true;
+        }
+      }
+      if (!found) run.st.output_artifacts.push_back(global);
+      run.globals.Set("workflow.outputs.artifacts." + a.global_name, ref.key);
+      MarkRun(run);
+    }
+    node.artifacts.push_back(std::move(ref));
   }
 
   void SetOutput(Run& run, Node& node, const spec::Parameter& p, const std::string& value) {
@@ -1146,6 +1318,8 @@ struct Engine::Impl {
     if (node.result) scope.Set(key + ".outputs.result", *node.result);
     if (node.exit_code) scope.Set(key + ".exitCode", std::to_string(*node.exit_code));
     for (const Param& p : node.outputs) scope.Set(key + ".outputs.parameters." + p.name, p.value);
+    for (const ArtifactRef& a : node.artifacts)
+      scope.Set(key + ".outputs.artifacts." + a.name, a.key);
     if (node.phase != Phase::kSkipped && node.phase != Phase::kOmitted) return;
     // A skipped or omitted step produced nothing: its template's output defaults stand in.
     const spec::Template* tmpl = FindTemplate(run, node.template_name);
@@ -1230,6 +1404,19 @@ struct Engine::Impl {
         return;
       }
       SetOutput(run, node, p, *value);
+    }
+    for (const spec::Artifact& a : e.tmpl->outputs.artifacts) {
+      auto v =
+          a.from.empty() && a.from_expression.empty()
+              ? Result<std::string>(Fail(InvalidArgument("it has neither from nor fromExpression")))
+              : ArtifactFrom(a, *e.scope);
+      if (!v.ok()) {
+        if (a.optional) continue;
+        FinishNode(run, n, Phase::kError,
+                   "output artifact '" + a.name + "' could not be resolved: " + v.error().message);
+        return;
+      }
+      SetArtifact(run, node, a, {a.name, "", *v});
     }
     if (!e.tmpl->outputs.result.empty()) {
       auto v = Subst(e.tmpl->outputs.result, *e.scope);

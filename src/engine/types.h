@@ -39,6 +39,13 @@ struct Param {
   std::string value;
 };
 
+// An artifact a node produced: `key` locates it in the hub's artifact store.
+struct ArtifactRef {
+  std::string name;
+  std::string path;  // where the task saw it
+  std::string key;
+};
+
 struct Node {
   std::string id;
   std::string name;          // "wf[0].process-repo(3:repo-3)"
@@ -52,10 +59,11 @@ struct Node {
   Micros finished_at = 0;
   std::string message;
   std::vector<Param> inputs;
-  std::optional<std::string> result;  // outputs.result
-  std::optional<int> exit_code;       // outputs.exitCode
-  std::vector<Param> outputs;         // outputs.parameters
-  std::string host_node_name;         // the spoke that ran it ("hub" for resource nodes)
+  std::optional<std::string> result;   // outputs.result
+  std::optional<int> exit_code;        // outputs.exitCode
+  std::vector<Param> outputs;          // outputs.parameters
+  std::vector<ArtifactRef> artifacts;  // outputs.artifacts
+  std::string host_node_name;          // the spoke that ran it ("hub" for resource nodes)
   // Fan-out bookkeeping for summaries: the looped step/task this node is an item of, and its index.
   std::string fanout;
   int item_index = -1;
@@ -74,6 +82,17 @@ struct TaskContainer {
   std::vector<std::string> dependencies;
 };
 
+// An artifact of a task: `key` names its file in the artifact store (inputs: read from there,
+// or `data` when given; outputs: written there).
+struct TaskArtifact {
+  std::string name;
+  std::string path;  // as the task sees it
+  std::string key;
+  std::optional<std::string> data;  // inputs given as raw data
+  bool archive = true;              // outputs: tar+gzip; false: the file as it is
+  bool optional = false;            // outputs: a missing path is not an error
+};
+
 // One task for a spoke: everything it needs, nothing about workflows.
 struct Task {
   std::string attempt_id;  // unique across the hub; results are deduplicated by it
@@ -87,6 +106,8 @@ struct Task {
   std::string working_dir;
   int64_t timeout_ms = 0;
   std::vector<std::string> output_files;             // paths read after exit (output parameters)
+  std::vector<TaskArtifact> input_artifacts;         // placed before the task starts
+  std::vector<TaskArtifact> output_artifacts;        // stored after it exits
   std::vector<std::string> private_dirs;             // emptyDir volume mount paths
   std::map<std::string, std::string> node_selector;  // spoke labels required
   // containerSet tasks: these run in order instead of image/command/args/env, sharing the working
@@ -103,6 +124,8 @@ struct TaskResult {
   std::string stdout_text;  // outputs.result
   std::string message;
   std::map<std::string, std::string> files;  // output_files that existed
+  // Why an output artifact was not stored, by name; absent: stored.
+  std::map<std::string, std::string> artifact_errors;
   bool timed_out = false;
   Micros started_at = 0;
   Micros finished_at = 0;
@@ -120,10 +143,11 @@ struct WorkflowStatus {
   Micros started_at = 0;
   Micros finished_at = 0;
   std::string message;
-  bool suspended = false;         // held by a suspend command (spec.suspend in Argo)
-  std::vector<Param> outputs;     // status.outputs.parameters (globalName outputs)
-  std::vector<Param> parameters;  // effective spec.arguments.parameters
-  std::vector<Node> nodes;        // in creation order; nodes[0] is the root
+  bool suspended = false;                     // held by a suspend command (spec.suspend in Argo)
+  std::vector<Param> outputs;                 // status.outputs.parameters (globalName outputs)
+  std::vector<ArtifactRef> output_artifacts;  // status.outputs.artifacts (globalName)
+  std::vector<Param> parameters;              // effective spec.arguments.parameters
+  std::vector<Node> nodes;                    // in creation order; nodes[0] is the root
 };
 
 }  // namespace hubspoke::engine

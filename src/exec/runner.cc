@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "exec/artifacts.h"
 #include "exec/spawn.h"
 
 namespace hubspoke::exec {
@@ -149,9 +150,11 @@ struct PathMap {
   // The host path of `path` as the task sees it (absolute).
   std::string ToHost(const std::string& path) const {
     if (IsUnder(path, attempt_dir)) return path;
-    for (const auto& [task_path, host_dir] : private_dirs) {
-      if (IsUnder(path, task_path)) return host_dir + path.substr(task_path.size());
+    const std::pair<std::string, std::string>* best = nullptr;  // the innermost mount
+    for (const auto& dir : private_dirs) {
+      if (IsUnder(path, dir.first) && (!best || dir.first.size() > best->first.size())) best = &dir;
     }
+    if (best) return best->second + path.substr(best->first.size());
     if (!tmp_dir.empty() && IsUnder(path, "/tmp")) return tmp_dir + path.substr(4);
     return path;
   }
@@ -198,6 +201,12 @@ class Attempt {
   void DrainStdout();
   void Reap(const Spawned& child);
   void ReadOutputFiles();
+  // The host path of a path the task sees (relative ones are below its working directory).
+  std::string HostPath(const std::string& path) const;
+  // HostPath of an output the task may also have written relative to the directory it started in.
+  std::string OutputHostPath(const std::string& path) const;
+  bool PlaceInputArtifacts();  // false (with result_.message) when one cannot be placed
+  void SaveOutputArtifacts();
   ExecResult NotStarted(std::string message);
 
   RunnerState* runner_;
@@ -314,7 +323,44 @@ ExecResult Attempt::Run() {
     result_.message = "Error (exit code " + std::to_string(result_.exit_code) + ")";
   }
   ReadOutputFiles();
+  SaveOutputArtifacts();
   return std::move(result_);
+}
+
+std::string Attempt::HostPath(const std::string& path) const {
+  std::string task_path =
+      !path.empty() && path[0] == '/' ? path : JoinPath(request_.working_dir, path);
+  return paths_.ToHost(fs::path(task_path).lexically_normal().string());
+}
+
+bool Attempt::PlaceInputArtifacts() {
+  for (const InputArtifact& a : spec_.input_artifacts) {
+    Status placed = a.data ? WriteArtifactData(*a.data, HostPath(a.path))
+                           : UnpackArtifact(a.file, HostPath(a.path));
+    if (!placed.ok()) {
+      result_.message = "input artifact at " + a.path + ": " + placed.error().message;
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Attempt::OutputHostPath(const std::string& path) const {
+  std::string host = HostPath(path);
+  if (!spec_.working_dir.empty() || path.empty() || path[0] != '/') return host;
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(host, ec))) return host;
+  // Without a workingDir a container starts in its image's root, where the attempt directory
+  // stands in: a file the task wrote as "result.txt" is the output "/result.txt".
+  std::string in_attempt = JoinPath(attempt_dir_, fs::path(path).lexically_normal().string());
+  return fs::exists(fs::symlink_status(in_attempt, ec)) ? in_attempt : host;
+}
+
+void Attempt::SaveOutputArtifacts() {
+  for (const OutputArtifact& a : spec_.output_artifacts) {
+    Status saved = PackArtifact(OutputHostPath(a.path), a.file, a.archive);
+    result_.artifact_errors.push_back(saved.ok() ? "" : saved.error().message);
+  }
 }
 
 bool Attempt::Prepare() {
@@ -334,7 +380,7 @@ bool Attempt::Prepare() {
       return false;
     }
     reused_dir_ = true;
-    return PrepareFileSystem() && PrepareCommand();
+    return PrepareFileSystem() && PlaceInputArtifacts() && PrepareCommand();
   }
   attempt_dir_ = JoinPath(runner_->options.work_root, id);
   if (mkdir(attempt_dir_.c_str(), 0755) != 0) {
@@ -351,11 +397,42 @@ bool Attempt::Prepare() {
     }
   }
   created_dir_ = true;
-  return PrepareFileSystem() && PrepareCommand();
+  return PrepareFileSystem() && PlaceInputArtifacts() && PrepareCommand();
+}
+
+// The top-level directory of `path` when the host does not have it or keeps it empty (/inputs,
+// /outputs, /mnt): a task may have it private without hiding anything of the host's. "" if not.
+std::string FreeTopDir(const std::string& path) {
+  if (path.size() < 2 || path[0] != '/') return "";
+  std::string top = path.substr(0, path.find('/', 1));
+  if (top == "/tmp") return "";
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(top, ec))) return top;
+  return fs::is_directory(top, ec) && fs::is_empty(top, ec) ? top : "";
+}
+
+// The directories a task gets private and empty, in mount order: its emptyDir volumes (after
+// their free top-level directory), and the free top-level directories of its artifact and output
+// paths, so that tasks writing there do not meet each other's files, nor leave theirs on the host.
+// (A mount point stays behind, empty.)
+std::vector<std::string> PrivateDirs(const ExecSpec& spec) {
+  std::vector<std::string> dirs;
+  auto add = [&dirs](const std::string& dir) {
+    if (!dir.empty() && std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
+  };
+  for (const std::string& volume : spec.private_dirs) {
+    add(FreeTopDir(volume));  // first, so the volume's mount point is made inside it
+    add(volume);
+  }
+  for (const InputArtifact& a : spec.input_artifacts) add(FreeTopDir(a.path));
+  for (const OutputArtifact& a : spec.output_artifacts) add(FreeTopDir(a.path));
+  for (const std::string& path : spec.output_files) add(FreeTopDir(path));
+  return dirs;
 }
 
 bool Attempt::PrepareFileSystem() {
-  private_mounts_ = (spec_.private_tmp || !spec_.private_dirs.empty()) && PrivateMountsSupported();
+  const std::vector<std::string> private_dirs = PrivateDirs(spec_);
+  private_mounts_ = (spec_.private_tmp || !private_dirs.empty()) && PrivateMountsSupported();
   paths_.attempt_dir = attempt_dir_;
   request_.new_mount_namespace = private_mounts_;
   if (spec_.private_tmp) {
@@ -377,22 +454,16 @@ bool Attempt::PrepareFileSystem() {
       request_.mounts.push_back(BindMount{tmp, "/tmp", true});
     }
   }
-  for (size_t i = 0; i < spec_.private_dirs.size(); ++i) {
-    const std::string& target = spec_.private_dirs[i];
+  for (size_t i = 0; i < private_dirs.size(); ++i) {
+    const std::string& target = private_dirs[i];
     std::error_code ec;
-    if (!private_mounts_) {
-      // No namespace: the task shares the host directory.
-      fs::create_directories(target, ec);
-      continue;
-    }
-    if (!paths_.tmp_dir.empty() && IsUnder(target, "/tmp")) {
-      // Inside the private /tmp already: a plain directory there is private.
-      fs::create_directories(paths_.ToHost(target), ec);
-      continue;
-    }
+    // No namespace: the task shares the host directories. Inside the private /tmp: a plain
+    // directory there is private. (Both made below.)
+    if (!private_mounts_ || (!paths_.tmp_dir.empty() && IsUnder(target, "/tmp"))) continue;
     std::string host_dir = attempt_dir_ + "/dirs/" + std::to_string(i);
     fs::create_directories(host_dir, ec);
-    if (!fs::is_directory(target, ec)) fs::create_directories(target, ec);
+    const std::string mount_point = paths_.ToHost(target);  // in a private parent, if any
+    if (!fs::is_directory(mount_point, ec)) fs::create_directories(mount_point, ec);
     if (ec) {
       result_.message = "cannot create mount point " + target + ": " + ec.message();
       return false;
@@ -400,8 +471,10 @@ bool Attempt::PrepareFileSystem() {
     paths_.private_dirs.emplace_back(target, host_dir);
     request_.mounts.push_back(BindMount{host_dir, target, false});
   }
-  request_.working_dir = spec_.working_dir.empty() ? attempt_dir_ : spec_.working_dir;
   std::error_code ec;
+  for (const std::string& volume : spec_.private_dirs)
+    fs::create_directories(paths_.ToHost(volume), ec);
+  request_.working_dir = spec_.working_dir.empty() ? attempt_dir_ : spec_.working_dir;
   std::string host_working_dir = paths_.ToHost(request_.working_dir);
   if (!fs::is_directory(host_working_dir, ec)) fs::create_directories(host_working_dir, ec);
   return true;
@@ -570,12 +643,9 @@ void Attempt::Reap(const Spawned& child) {
 }
 
 void Attempt::ReadOutputFiles() {
-  const std::string& cwd = request_.working_dir;
   for (const std::string& path : spec_.output_files) {
-    std::string task_path = path.empty() || path[0] == '/' ? path : JoinPath(cwd, path);
     std::string content;
-    if (ReadFileTo(paths_.ToHost(fs::path(task_path).lexically_normal().string()), kMaxOutputFile,
-                   &content)) {
+    if (ReadFileTo(OutputHostPath(path), kMaxOutputFile, &content)) {
       result_.files[path] = std::move(content);
     }
   }

@@ -11,12 +11,28 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
 
 namespace hubspoke::exec {
+
+// An input artifact to place at `path` (as the task sees it) before the task starts: the
+// stored artifact `file` (see artifacts.h), or `data` when set.
+struct InputArtifact {
+  std::string path;
+  std::string file;
+  std::optional<std::string> data;
+};
+
+// An output artifact: after the task exits, `path` (as the task sees it) is packed into `file`.
+struct OutputArtifact {
+  std::string path;
+  std::string file;
+  bool archive = true;  // tar+gzip; false: the file as it is
+};
 
 struct ExecSpec {
   std::string attempt_id;         // unique; names the attempt directory
@@ -30,6 +46,8 @@ struct ExecSpec {
   std::vector<std::string> output_files;  // paths (as the task sees them) to read after exit
   std::vector<std::string>
       private_dirs;  // extra absolute paths given a private empty dir (emptyDir)
+  std::vector<InputArtifact> input_artifacts;    // a failure to place one: not started
+  std::vector<OutputArtifact> output_artifacts;  // saved whatever the exit code
   // stdout+stderr appended here when set; the file is created only once the task prints.
   std::string log_path;
   // When set, the attempt runs in this directory (created if missing) and leaves it empty, instead
@@ -51,6 +69,7 @@ struct ExecResult {
   bool timed_out = false;
   bool cancelled = false;
   std::map<std::string, std::string> files;  // output_files that existed after exit, by path
+  std::vector<std::string> artifact_errors;  // per output_artifacts entry: "" when it was saved
   int64_t started_us = 0;                    // wall-clock microseconds
   int64_t finished_us = 0;
 };

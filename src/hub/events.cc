@@ -53,6 +53,7 @@ std::string EncodeEvent(const Event& e) {
                      {"message", r.message},       {"files", r.files},
                      {"timedOut", r.timed_out},    {"startedAt", r.started_at},
                      {"finishedAt", r.finished_at}};
+      if (!r.artifact_errors.empty()) j["result"]["artifactErrors"] = r.artifact_errors;
       break;
     }
     case Event::Type::kTimer:
@@ -117,6 +118,7 @@ Result<Event> DecodeEvent(std::string_view text) {
         e.result.stdout_text = r.value("stdout", "");
         e.result.message = r.value("message", "");
         e.result.files = r.value("files", std::map<std::string, std::string>{});
+        e.result.artifact_errors = r.value("artifactErrors", std::map<std::string, std::string>{});
         e.result.timed_out = r.value("timedOut", false);
         e.result.started_at = r.value("startedAt", Micros{0});
         e.result.finished_at = r.value("finishedAt", Micros{0});

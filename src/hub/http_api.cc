@@ -1091,6 +1091,9 @@ void HttpApi::Impl::Routes() {
         SendJson(res,
                  {{"version", options.version}, {"platform", platform}, {"compiler", __VERSION__}});
       }));
+  server.Get("/metrics", Guard([this](const httplib::Request&, httplib::Response& res) {
+               res.set_content(hub.metrics().Text(), "text/plain; version=0.0.4; charset=utf-8");
+             }));
   server.Get("/api/v1/info", Guard([](const httplib::Request&, httplib::Response& res) {
                SendJson(res, {{"managedNamespace", "default"}, {"links", Json::array()}});
              }));

@@ -88,6 +88,7 @@ struct Hub::Impl final : spoke::SpokeListener {
   spec::Catalog catalog;
   engine::Engine engine;
   std::string log_root;
+  std::string artifact_root;  // the artifact store: <workflow>/<node id>/<name>, _repository/<key>
   std::string sandbox_root;
 
   std::mutex mu;
@@ -117,6 +118,24 @@ struct Hub::Impl final : spoke::SpokeListener {
   std::unordered_map<std::string, Micros> progress_written;  // workflow -> its row's last write
   bool replaying = false;
   size_t next_spoke = 0;
+
+  // Metrics (engine thread only, but `metrics` itself).
+  Metrics metrics;
+  // Tasks in the ready queue or handed to a spoke and not yet seen starting -> when they entered
+  // the ready queue (the hub's clock).
+  std::unordered_map<std::string, Micros> ready_at;
+  // Spoke (slot) name -> when its slots last became free, as the spoke's clock reported the end
+  // of its previous tasks (a start consumes the latest one before it).
+  std::unordered_map<std::string, std::vector<Micros>> slot_free;
+  // What the metrics last saw of each workflow: its phase and its nodes' (kUnseen: not yet), with
+  // kTaskBit set for task nodes. Kept after a finished workflow is forgotten, until it is deleted.
+  static constexpr uint8_t kUnseen = 0xff, kTaskBit = 0x80;
+  struct Seen {
+    std::optional<engine::Phase> phase;
+    std::vector<uint8_t> nodes;
+    std::optional<bool> template_metrics;  // whether any of its templates declares metrics
+  };
+  std::unordered_map<std::string, Seen> seen;
   std::thread thread;
 
   static uint64_t Seed(uint64_t seed) {
@@ -131,6 +150,7 @@ struct Hub::Impl final : spoke::SpokeListener {
         catalog(std::move(c)),
         engine(engine_clock, catalog, engine::EngineOptions{Seed(options.seed), "default"}) {
     log_root = options.data_dir + "/logs";
+    artifact_root = options.data_dir + "/artifacts";
     std::string work_root = options.data_dir + "/work";
     std::error_code ec;
     std::filesystem::create_directories(log_root, ec);
@@ -155,6 +175,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       so.slots = options.local_spokes;
       so.work_root = work_root;
       so.log_root = log_root;
+      so.artifact_root = artifact_root;
       so.sandbox_root = sandbox_root;
       so.images = options.images;
       local.push_back(std::make_unique<spoke::LocalSpoke>(std::move(so), this));
@@ -162,6 +183,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       spokes.push_back(std::make_unique<SpokeSlot>(
           SpokeSlot{local.back().get(), credits, credits, /*draining=*/false, /*local=*/true}));
     }
+    SpokeGauges();
     LoadTemplates();
     if (options.resumable) Replay();
     thread = std::thread([this] { Loop(); });
@@ -393,6 +415,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       auto s = started.find(attempt);
       if (s == started.end()) {
         ++again;
+        ready_at[attempt] = now;
         ready.push_back(std::move(task));
         continue;
       }
@@ -412,6 +435,7 @@ struct Hub::Impl final : spoke::SpokeListener {
 
   // Fails an attempt whose spoke is gone; the node follows its retryStrategy.
   void Lost(const std::string& attempt, const std::string& spoke, const std::string& why) {
+    ready_at.erase(attempt);
     Event e = Now(Event::Type::kFinished);
     e.result.attempt_id = attempt;
     e.result.spoke = spoke;
@@ -441,6 +465,16 @@ struct Hub::Impl final : spoke::SpokeListener {
       if (next == 0 || o.second < next) next = o.second;
     }
     return next;
+  }
+
+  void SpokeGauges() {
+    int remote = 0, remote_slots = 0;
+    for (const auto& s : spokes) {
+      if (s->local) continue;
+      ++remote;
+      remote_slots += s->slots;
+    }
+    metrics.Spokes(local.empty() ? 0 : 1, remote, options.local_spokes, remote_slots);
   }
 
   SpokeSlot* FindSpoke(const std::string& name) {
@@ -505,6 +539,7 @@ struct Hub::Impl final : spoke::SpokeListener {
   void OnTaskStarted(const std::string& attempt_id, const std::string& spoke_name,
                      Micros at) override {
     Post([this, attempt_id, spoke_name, at] {
+      NoteStart(attempt_id, spoke_name, at);
       Event e = Now(Event::Type::kStarted);
       e.attempt = attempt_id;
       e.spoke = spoke_name;
@@ -523,10 +558,46 @@ struct Hub::Impl final : spoke::SpokeListener {
       } else if (SpokeSlot* slot = FindSpoke(r.spoke); slot && !slot->local) {
         to_ack.push_back({slot, r.attempt_id});  // sent again: committed already, or stale
       }
+      NoteFinish(r);
       Event e = Now(Event::Type::kFinished);
       e.result = std::move(r);
       (void)Apply(e);
     });
+  }
+
+  // Dispatch latency: from when the task could start (entered the ready queue, and the slot that
+  // runs it was free) to its start; the queue wait counts from the ready queue alone. The slot's
+  // free time and the start both come from the spoke's clock; the ready time from the hub's.
+  void NoteStart(const std::string& attempt, const std::string& spoke, Micros at) {
+    auto it = ready_at.find(attempt);
+    if (it == ready_at.end()) return;
+    Micros ready_time = it->second;
+    ready_at.erase(it);
+    Micros from = ready_time;
+    std::vector<Micros>& frees = slot_free[spoke];
+    auto slot = frees.end();
+    for (auto f = frees.begin(); f != frees.end(); ++f) {
+      if (*f <= at && (slot == frees.end() || *f > *slot)) slot = f;
+    }
+    if (slot != frees.end()) {
+      from = std::max(from, *slot);
+      *slot = frees.back();
+      frees.pop_back();
+    }
+    metrics.TaskStarted(std::max<Micros>(0, at - from), std::max<Micros>(0, at - ready_time));
+  }
+
+  void NoteFinish(const engine::TaskResult& r) {
+    if (!r.started || r.lost || r.started_at <= 0) {
+      ready_at.erase(r.attempt_id);
+      return;
+    }
+    NoteStart(r.attempt_id, r.spoke, r.started_at);
+    metrics.TaskDuration(r.finished_at - r.started_at);
+    std::vector<Micros>& frees = slot_free[r.spoke];
+    constexpr size_t kMaxFree = 256;  // more than any spoke has slots
+    if (frees.size() >= kMaxFree) frees.erase(frees.begin());
+    frees.push_back(r.finished_at);
   }
 
   void Loop() {
@@ -550,10 +621,12 @@ struct Hub::Impl final : spoke::SpokeListener {
         if (stopping) return;
         batch.swap(events);
       }
+      Micros tick = MonotonicMicros();
       for (auto& fn : batch) fn();
       FireTimers();
       if (!orphans.empty()) ExpireOrphans();
       Flush();
+      metrics.EngineTick(MonotonicMicros() - tick);
     }
   }
 
@@ -580,6 +653,7 @@ struct Hub::Impl final : spoke::SpokeListener {
   void Flush() {
     engine::Changes changes = engine.TakeChanges();
     engine::Effects effects = engine.TakeEffects();
+    Observe(changes);
     std::vector<std::string> done_roots;
     for (const std::string& name : effects.finished) {
       std::string root = RootOf(name);
@@ -596,8 +670,10 @@ struct Hub::Impl final : spoke::SpokeListener {
     to_ack.clear();
     for (const auto& t : effects.timers) timers.emplace(t.at, t.key);
     for (const auto& attempt : effects.cancel) Cancel(attempt);
+    Micros now = clock.Now();
     for (auto& t : effects.dispatch) {
       attempt_root[t.attempt_id] = RootOf(t.workflow);
+      ready_at[t.attempt_id] = now;
       if (options.spoke_lease_ms == 0 && !AnySpokeMatches(t.node_selector)) {
         Unplaceable(t);
       } else {
@@ -610,6 +686,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       }
     }
     Dispatch();
+    metrics.Queue(ready.size(), running.size());
     if (!effects.finished.empty()) {
       std::lock_guard lock(mu);
       for (auto& name : effects.finished) finished.insert(name);
@@ -618,6 +695,109 @@ struct Hub::Impl final : spoke::SpokeListener {
     for (const std::string& name : effects.finished) progress_written.erase(name);
     if (options.forget_finished) {
       for (const std::string& root : done_roots) engine.Forget(root);
+    }
+  }
+
+  // Feeds the metrics with what changed since the last flush: phase moves of workflows and
+  // nodes, and the custom metrics of those that started or completed. Deleted workflows leave the
+  // gauges first (a retried workflow comes back under the same name in the same tick).
+  void Observe(const engine::Changes& changes) {
+    for (const std::string& name : deleted) {
+      auto it = seen.find(name);
+      if (it == seen.end()) continue;
+      for (uint8_t n : it->second.nodes) {
+        if (n == kUnseen) continue;
+        metrics.NodePhase(static_cast<engine::Phase>(n & ~kTaskBit), std::nullopt, n & kTaskBit);
+      }
+      if (it->second.phase) metrics.WorkflowPhase(it->second.phase, std::nullopt);
+      metrics.FinishRealtime(name);
+      seen.erase(it);
+    }
+    Micros now = clock.Now();
+    for (const auto& [name, indexes] : changes.nodes) {
+      const engine::WorkflowStatus* st = engine.Find(name);
+      const spec::Workflow* sp = engine.FindSpec(name);
+      if (!st || !sp) continue;
+      Seen& s = seen[name];
+      if (!s.template_metrics) {
+        s.template_metrics =
+            std::any_of(sp->spec.templates.begin(), sp->spec.templates.end(),
+                        [](const spec::Template& t) { return !t.metrics.empty(); });
+      }
+      for (int i : indexes) {
+        const engine::Node& node = st->nodes[i];
+        if (s.nodes.size() <= static_cast<size_t>(i)) s.nodes.resize(i + 1, kUnseen);
+        uint8_t& was = s.nodes[i];
+        const bool task = node.type == engine::NodeType::kPod;
+        std::optional<engine::Phase> from;
+        if (was != kUnseen) from = static_cast<engine::Phase>(was & ~kTaskBit);
+        if (from == node.phase) continue;
+        metrics.NodePhase(from, node.phase, task);
+        was = static_cast<uint8_t>(node.phase) | (task ? kTaskBit : 0);
+        if (*s.template_metrics) NodeMetrics(*st, *sp, node, from, now);
+      }
+    }
+    for (const std::string& name : changes.workflows) {
+      const engine::WorkflowStatus* st = engine.Find(name);
+      const spec::Workflow* sp = engine.FindSpec(name);
+      if (!st || !sp) continue;
+      Seen& s = seen[name];
+      if (s.phase == st->phase) continue;
+      std::optional<engine::Phase> from = s.phase;
+      metrics.WorkflowPhase(from, st->phase);
+      s.phase = st->phase;
+      WorkflowMetrics(*st, *sp, from, now);
+    }
+  }
+
+  // A template's custom metrics when its node starts (realtime gauges) and completes.
+  void NodeMetrics(const engine::WorkflowStatus& st, const spec::Workflow& sp,
+                   const engine::Node& node, std::optional<engine::Phase> from, Micros now) {
+    using engine::NodeType;
+    if (node.type == NodeType::kStepGroup || node.type == NodeType::kTaskGroup ||
+        node.type == NodeType::kRetry || node.type == NodeType::kSkipped) {
+      return;
+    }
+    const spec::Template* t = sp.FindTemplate(node.template_name);
+    if (!t || t->metrics.empty()) return;
+    const std::string key = st.name + "/" + node.id;
+    const std::string where = "workflow " + st.name + " node " + node.name;
+    if (engine::IsCompleted(node.phase)) {
+      if (from && engine::IsCompleted(*from)) return;
+      metrics.FinishRealtime(key);
+      MetricScope scope = NodeScope(st, node, now);
+      for (const spec::PrometheusMetric& m : t->metrics) metrics.Emit(m, scope, where);
+    } else if (node.phase == engine::Phase::kRunning) {
+      for (const spec::PrometheusMetric& m : t->metrics) {
+        if (!m.realtime) continue;
+        Micros wf_start = st.started_at > 0 ? st.started_at : st.created_at;
+        metrics.StartRealtime(key, m, NodeScope(st, node, now),
+                              node.started_at > 0 ? node.started_at : now, wf_start, where);
+      }
+    }
+  }
+
+  // The workflow's custom metrics (spec.metrics) when it starts (realtime gauges) and completes,
+  // and its WorkflowTemplate's run time.
+  void WorkflowMetrics(const engine::WorkflowStatus& st, const spec::Workflow& sp,
+                       std::optional<engine::Phase> from, Micros now) {
+    const std::string where = "workflow " + st.name;
+    Micros start = st.started_at > 0 ? st.started_at : st.created_at;
+    if (engine::IsCompleted(st.phase)) {
+      if (from && engine::IsCompleted(*from)) return;
+      if (!sp.spec.resolved_template.empty() && st.finished_at > 0) {
+        metrics.TemplateRun(sp.spec.resolved_template, st.finished_at - start);
+      }
+      if (sp.spec.metrics.empty()) return;
+      metrics.FinishRealtime(st.name);
+      MetricScope scope = WorkflowScope(st, now);
+      for (const spec::PrometheusMetric& m : sp.spec.metrics) metrics.Emit(m, scope, where);
+    } else if (!from) {
+      for (const spec::PrometheusMetric& m : sp.spec.metrics) {
+        if (m.realtime) {
+          metrics.StartRealtime(st.name, m, WorkflowScope(st, now), start, start, where);
+        }
+      }
     }
   }
 
@@ -673,7 +853,9 @@ struct Hub::Impl final : spoke::SpokeListener {
     batch.deleted_workflows = std::move(deleted);
     deleted.clear();
     for (const std::string& name : batch.deleted_workflows) touched.insert(name);
+    Micros commit = MonotonicMicros();
     if (Status s = store->Apply(batch); !s) NoteStoreError(s.error());
+    metrics.StoreCommit(MonotonicMicros() - commit);
     std::vector<std::function<void(const std::vector<std::string>&)>> fns;
     {
       std::lock_guard lock(mu);
@@ -686,6 +868,7 @@ struct Hub::Impl final : spoke::SpokeListener {
 
   void Cancel(const std::string& attempt) {
     attempt_root.erase(attempt);
+    ready_at.erase(attempt);
     for (auto it = ready.begin(); it != ready.end(); ++it) {
       if (it->attempt_id == attempt) {
         ready.erase(it);
@@ -857,7 +1040,7 @@ struct Hub::Impl final : spoke::SpokeListener {
   }
 
   // Deletes, with the next commit, the stored workflow `name` and, through the parent index,
-  // every workflow it created, and removes their logs.
+  // every workflow it created, and removes their logs and artifacts.
   Status DeleteStoredTree(const std::string& name) {
     std::vector<std::string> stack{name};
     while (!stack.empty()) {
@@ -866,6 +1049,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       deleted.push_back(next);
       std::error_code ec;
       std::filesystem::remove_all(log_root + "/" + next, ec);
+      std::filesystem::remove_all(artifact_root + "/" + next, ec);
       store::ListOptions children;
       children.parent = next;
       auto list = store->ListWorkflows(children);
@@ -1072,6 +1256,7 @@ std::vector<std::string> Hub::AddSpoke(spoke::Spoke* spoke, int slots,
       }
     }
     impl_->spokes.push_back(std::move(slot));
+    impl_->SpokeGauges();
     impl_->Dispatch();
     return unknown;
   });
@@ -1098,6 +1283,7 @@ void Hub::RemoveSpoke(const std::string& name, const std::string& reason) {
     std::erase_if(impl_->to_ack, [&](const auto& a) { return a.first == slot; });
     std::erase_if(impl_->spokes, [&](const auto& s) { return s.get() == slot; });
     impl_->next_spoke = 0;
+    impl_->SpokeGauges();
     for (const std::string& attempt : lost) impl_->Lost(attempt, name, reason);
     return true;
   });
@@ -1165,5 +1351,8 @@ std::optional<Error> Hub::StoreError() {
 }
 
 const std::string& Hub::log_root() const { return impl_->log_root; }
+const std::string& Hub::artifact_root() const { return impl_->artifact_root; }
+
+Metrics& Hub::metrics() { return impl_->metrics; }
 
 }  // namespace hubspoke::hub

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "engine/engine.h"
+#include "hub/metrics.h"
 #include "spec/catalog.h"
 #include "spec/lint.h"
 #include "spoke/local_spoke.h"
@@ -139,8 +140,12 @@ class Hub {
   store::Store& store();
   // The first store error the engine thread hit (state may no longer be durable), if any.
   std::optional<Error> StoreError();
+  // The hub's Prometheus metrics (GET /metrics); Metrics::Text() serializes them.
+  Metrics& metrics();
   // Task logs: log_root()/<workflow>/<node id>.log
   const std::string& log_root() const;
+  // The artifact store: artifact_root()/<key>
+  const std::string& artifact_root() const;
 
  private:
   struct Impl;

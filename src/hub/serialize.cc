@@ -64,6 +64,29 @@ std::vector<engine::Param> ParamsFromJson(const Json& array) {
   return params;
 }
 
+// Artifacts as Argo shows them, with their place in the hub's artifact store under "hubspoke".
+OutJson ArtifactsToJson(const std::vector<engine::ArtifactRef>& artifacts) {
+  OutJson array = OutJson::array();
+  for (const engine::ArtifactRef& a : artifacts) {
+    OutJson j = {{"name", a.name}, {"hubspoke", {{"key", a.key}}}};
+    SetIfNotEmpty(j, "path", a.path);
+    array.push_back(std::move(j));
+  }
+  return array;
+}
+
+std::vector<engine::ArtifactRef> ArtifactsFromJson(const Json& array) {
+  std::vector<engine::ArtifactRef> artifacts;
+  if (!array.is_array()) return artifacts;
+  for (const Json& a : array) {
+    if (!a.is_object()) continue;
+    std::string key =
+        Member(a, "hubspoke").is_object() ? Member(a, "hubspoke").value("key", "") : "";
+    artifacts.push_back({a.value("name", ""), a.value("path", ""), key});
+  }
+  return artifacts;
+}
+
 // "2024-01-02T03:04:05Z", optionally with a fraction and a "+hh:mm" offset instead of "Z".
 std::optional<Micros> ParseRfc3339(const std::string& text) {
   struct tm tm_utc = {};
@@ -134,6 +157,7 @@ OutJson NodeObject(const engine::Node& n) {
   if (n.result) outputs["result"] = *n.result;
   if (n.exit_code) outputs["exitCode"] = std::to_string(*n.exit_code);  // a string, as in Argo
   if (!n.outputs.empty()) outputs["parameters"] = ParamsToJson(n.outputs);
+  if (!n.artifacts.empty()) outputs["artifacts"] = ArtifactsToJson(n.artifacts);
   if (!outputs.empty()) j["outputs"] = std::move(outputs);
   if (!n.children.empty()) j["children"] = n.children;
   SetIfNotEmpty(j, "hostNodeName", n.host_node_name);
@@ -188,6 +212,7 @@ Result<engine::Node> NodeFromObject(const Json& j) {
       n.exit_code = value;
     }
     n.outputs = ParamsFromJson(Member(outputs, "parameters"));
+    n.artifacts = ArtifactsFromJson(Member(outputs, "artifacts"));
   }
   n.host_node_name = j.value("hostNodeName", "");
   n.fanout = extra.value("fanout", "");
@@ -287,7 +312,13 @@ std::string WorkflowText(const spec::Workflow& manifest, const engine::WorkflowS
   SetTime(st, "finishedAt", status.finished_at);
   st["progress"] = WorkflowProgress(status);
   SetIfNotEmpty(st, "message", status.message);
-  if (!status.outputs.empty()) st["outputs"] = {{"parameters", ParamsToJson(status.outputs)}};
+  if (!status.outputs.empty() || !status.output_artifacts.empty()) {
+    OutJson outputs = OutJson::object();
+    if (!status.outputs.empty()) outputs["parameters"] = ParamsToJson(status.outputs);
+    if (!status.output_artifacts.empty())
+      outputs["artifacts"] = ArtifactsToJson(status.output_artifacts);
+    st["outputs"] = std::move(outputs);
+  }
   OutJson extra = OutJson::object();
   SetIfNotEmpty(extra, "parentNode", status.parent_node);
   if (status.created_at > 0) extra["creationTimestamp"] = status.created_at;
@@ -356,6 +387,7 @@ Result<engine::WorkflowStatus> WorkflowFromObject(const Json& j,
   w.finished_at = *finished;
   w.message = st.value("message", "");
   w.outputs = ParamsFromJson(Member(Member(st, "outputs"), "parameters"));
+  w.output_artifacts = ArtifactsFromJson(Member(Member(st, "outputs"), "artifacts"));
   w.parameters = ParamsFromJson(Member(Member(Member(j, "spec"), "arguments"), "parameters"));
   const Json& suspend = Member(Member(j, "spec"), "suspend");
   w.suspended = suspend.is_boolean() && suspend.get<bool>();

@@ -36,8 +36,9 @@ class Stream;
 // attached wait for the next one.
 class RemoteSpoke final : public spoke::Spoke {
  public:
-  RemoteSpoke(const v1::Hello& hello)
-      : name_(hello.name()),
+  RemoteSpoke(const v1::Hello& hello, std::string artifact_root)
+      : artifact_root_(std::move(artifact_root)),
+        name_(hello.name()),
         labels_(hello.labels().begin(), hello.labels().end()),
         id_(hello.spoke_id()),
         version_(hello.version()),
@@ -55,6 +56,9 @@ class RemoteSpoke final : public spoke::Spoke {
   void Assign(engine::Task task) override {
     v1::HubMessage m;
     spoke::TaskToProto(task, m.mutable_assign()->mutable_task());
+    // Input artifacts travel with the task; one that cannot be read fails it at the spoke.
+    spoke::AttachContents(artifact_root_,
+                          m.mutable_assign()->mutable_task()->mutable_input_artifacts());
     std::lock_guard lock(mu_);
     outstanding_[task.attempt_id] = m;
     SendLocked(std::move(m));
@@ -96,6 +100,7 @@ class RemoteSpoke final : public spoke::Spoke {
   std::atomic<bool> draining{false};  // the spoke asked to take no new tasks
 
  private:
+  const std::string artifact_root_;  // the hub's
   const std::string name_;
   const std::map<std::string, std::string> labels_;
   const std::string id_;
@@ -289,11 +294,14 @@ class Stream final : public grpc::ServerBidiReactor<v1::SpokeMessage, v1::HubMes
       case v1::SpokeMessage::kLog:
         service_->WriteLog(in_.log());
         break;
-      case v1::SpokeMessage::kFinished:
+      case v1::SpokeMessage::kFinished: {
         spoke_->Finished(in_.finished().attempt_id());
-        service_->hub.listener().OnTaskFinished(
-            spoke::ResultFromProto(in_.finished(), spoke_->name()));
+        engine::TaskResult result = spoke::ResultFromProto(in_.finished(), spoke_->name());
+        result.artifact_errors.merge(
+            spoke::StoreContents(service_->hub.artifact_root(), in_.finished().artifacts()));
+        service_->hub.listener().OnTaskFinished(std::move(result));
         break;
+      }
       case v1::SpokeMessage::kDraining:
         if (!spoke_->draining.exchange(true)) {
           LogInfo("spoke " + spoke_->name() + " is draining");
@@ -398,7 +406,7 @@ Result<std::shared_ptr<RemoteSpoke>> SpokeService::Impl::Join(const v1::Hello& h
     return Fail(InvalidArgument("a spoke needs 1 to " + std::to_string(kMaxSlots) + " slots"));
   }
   std::shared_ptr<RemoteSpoke> replaced, back;
-  auto spoke = std::make_shared<RemoteSpoke>(hello);
+  auto spoke = std::make_shared<RemoteSpoke>(hello, hub.artifact_root());
   {
     std::lock_guard lock(mu);
     auto it = spokes.find(name);

@@ -212,6 +212,8 @@ Result<Workflow> Resolve(const Workflow& wf, const Catalog& catalog) {
                              own.volume_names.end());
     spec.volumes.insert(spec.volumes.end(), own.volumes.begin(), own.volumes.end());
     if (own.synchronization) spec.synchronization = own.synchronization;
+    if (!own.metrics.empty()) spec.metrics = own.metrics;
+    spec.resolved_template = ref;
     spec.workflow_template_ref.reset();
     out.spec = std::move(spec);
   }

@@ -1,6 +1,8 @@
 #include "spec/lint.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <regex>
@@ -177,6 +179,7 @@ class Linter {
     for (const LifecycleHook& h : wf_.spec.hooks) {
       CheckHook(h, wf_.pos, "spec.hooks." + h.name);
     }
+    CheckMetrics(wf_.spec.metrics, "spec.metrics.prometheus");
     for (const Template& t : wf_.spec.templates) CheckTemplate(t);
     return std::move(out_);
   }
@@ -304,6 +307,29 @@ class Linter {
                            "produced by an earlier step");
   }
 
+  // A task's artifacts need a path; a steps or dag template's outputs name the artifact they are.
+  void CheckArtifactPlaces(const Template& t, const std::string& what) {
+    const bool pod = t.kind == Template::Kind::kContainer || t.kind == Template::Kind::kScript ||
+                     t.kind == Template::Kind::kContainerSet;
+    for (const Artifact& a : t.inputs.artifacts) {
+      if (pod && a.path.empty())
+        ReportError(a.pos, what + " input artifact " + Quote(a.name) +
+                               " has no path: add path: where the task reads it");
+    }
+    for (const Artifact& a : t.outputs.artifacts) {
+      if (pod && a.path.empty()) {
+        ReportError(a.pos, what + " output artifact " + Quote(a.name) +
+                               " has no path: add path: the file or directory the task writes");
+      } else if ((t.kind == Template::Kind::kSteps || t.kind == Template::Kind::kDag) &&
+                 a.from.empty() && a.from_expression.empty()) {
+        ReportError(a.pos, what + " output artifact " + Quote(a.name) +
+                               " has neither from nor fromExpression: name the artifact of a "
+                               "step or task it is, e.g. from: \"{{steps.NAME.outputs.artifacts." +
+                               a.name + "}}\"");
+      }
+    }
+  }
+
   void CheckVolumes(const std::vector<Volume>& volumes, const std::string& where) {
     for (const Volume& v : volumes) {
       if (v.source == "emptyDir") continue;
@@ -326,6 +352,96 @@ class Linter {
                           " volume, which hubspoke ignores: its mounts are plain directories");
       }
     }
+  }
+
+  // --- metrics -------------------------------------------------------------------------------
+
+  // Prometheus custom metrics as Argo accepts them: a valid name (after the argo_workflows_
+  // prefix), help, exactly one of gauge/counter/histogram with a value, histogram buckets in
+  // increasing order, valid label names; one name keeps one type and one help everywhere.
+  void CheckMetrics(const std::vector<PrometheusMetric>& metrics, const std::string& where) {
+    static const std::regex kName("[a-zA-Z_:][a-zA-Z0-9_:]*");
+    static const std::regex kLabel("[a-zA-Z_][a-zA-Z0-9_]*");
+    using Type = PrometheusMetric::Type;
+    for (const PrometheusMetric& m : metrics) {
+      const std::string what = where + " " + Quote(m.name);
+      if (m.name.empty()) {
+        ReportError(m.pos, where + " item has no name: add name: (letters, digits, _ and :)");
+        continue;
+      }
+      if (!expr::HasPlaceholders(m.name) && !std::regex_match(m.name, kName)) {
+        ReportError(m.pos, where + " name " + Quote(m.name) +
+                               " is not a valid Prometheus metric name: use only letters, "
+                               "digits, _ and : (not starting with a digit)");
+      }
+      if (m.help.empty()) ReportError(m.pos, what + " has no help: add help: \"what it counts\"");
+      if (m.type_count != 1) {
+        ReportError(m.pos, what + (m.type_count == 0 ? " has no type" : " has several types") +
+                               ": give exactly one of gauge, counter or histogram");
+        continue;
+      }
+      if (m.value.empty()) {
+        ReportError(m.pos, what + " has no value: add value: (a number or a variable such as " +
+                               "\"{{duration}}\")");
+      } else if (!expr::HasPlaceholders(m.value) && !IsNumber(m.value)) {
+        ReportError(m.pos, what + " value " + Quote(m.value) +
+                               " is not a number (nor a variable such as \"{{duration}}\")");
+      }
+      if (m.realtime) {
+        static const std::regex kVar("\\{\\{\\s*([^}]*?)\\s*\\}\\}");
+        for (std::sregex_iterator it(m.value.begin(), m.value.end(), kVar), end; it != end; ++it) {
+          std::string var = (*it)[1];
+          if (var != "duration" && var != "workflow.duration") {
+            ReportError(m.pos, what + " is a realtime gauge whose value uses {{" + var +
+                                   "}}: a realtime value may use only {{duration}} and "
+                                   "{{workflow.duration}}");
+          }
+        }
+      }
+      if (m.type == Type::kHistogram) {
+        if (m.buckets.empty()) {
+          ReportError(m.pos, what + " is a histogram without buckets: add histogram.buckets, " +
+                                 "a list of increasing upper bounds");
+        }
+        double prev = 0;
+        for (size_t i = 0; i < m.buckets.size(); ++i) {
+          if (!IsNumber(m.buckets[i])) {
+            ReportError(m.pos, what + " bucket " + Quote(m.buckets[i]) + " is not a number");
+            break;
+          }
+          double b = std::stod(m.buckets[i]);
+          if (i > 0 && b <= prev) {
+            ReportError(m.pos, what + " buckets must increase: " + m.buckets[i] + " follows " +
+                                   m.buckets[i - 1]);
+            break;
+          }
+          prev = b;
+        }
+      }
+      for (const MetricLabel& l : m.labels) {
+        if (!std::regex_match(l.key, kLabel) || l.key.rfind("__", 0) == 0) {
+          ReportError(l.pos, what + " label key " + Quote(l.key) +
+                                 " is not a valid Prometheus label name: use letters, digits "
+                                 "and _ (not starting with a digit or __)");
+        }
+        if (l.value.empty()) {
+          ReportError(l.pos, what + " label " + Quote(l.key) + " has no value");
+        }
+      }
+      if (expr::HasPlaceholders(m.name)) continue;
+      auto [seen, inserted] = metric_kinds_.emplace(m.name, std::make_pair(m.type, m.help));
+      if (!inserted && (seen->second.first != m.type || seen->second.second != m.help)) {
+        ReportError(m.pos, what + " is declared elsewhere with another type or help: a " +
+                               "metric name keeps one type and one help text");
+      }
+    }
+  }
+
+  static bool IsNumber(const std::string& s) {
+    char* end = nullptr;
+    errno = 0;
+    std::strtod(s.c_str(), &end);
+    return !s.empty() && errno == 0 && end == s.c_str() + s.size();
   }
 
   // --- templates -----------------------------------------------------------------------------
@@ -352,7 +468,9 @@ class Linter {
     for (const Parameter& p : t.inputs.parameters) CheckParameterSource(p, what + " input");
     for (const Artifact& a : t.inputs.artifacts) CheckArtifact(a, what + " input artifact");
     for (const Artifact& a : t.outputs.artifacts) CheckArtifact(a, what + " output artifact");
+    CheckArtifactPlaces(t, what);
     CheckVolumes(t.volumes, what + " volume");
+    CheckMetrics(t.metrics, what + " metrics.prometheus");
     auto check_env = [&](const Container& c) {
       for (const EnvVar& e : c.env) {
         if (!e.from_source) continue;
@@ -620,6 +738,7 @@ class Linter {
   Workflow merged_;
   std::set<std::string> defined_;
   std::vector<Diagnostic> out_;
+  std::map<std::string, std::pair<PrometheusMetric::Type, std::string>> metric_kinds_;
 };
 
 }  // namespace

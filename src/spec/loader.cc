@@ -265,6 +265,7 @@ class DocReader {
       spec.retry_strategy = ReadRetry(Get(n, "retryStrategy"), "spec.retryStrategy");
     }
     spec.node_selector = TextMap(Get(n, "nodeSelector"), "spec.nodeSelector");
+    spec.metrics = ReadMetrics(Get(n, "metrics"), "spec.metrics");
     spec.hooks = ReadHooks(Get(n, "hooks"), "spec.hooks");
     spec.volumes = ReadVolumes(Get(n, "volumes"), "spec.volumes");
     for (const Volume& v : spec.volumes) {
@@ -376,7 +377,48 @@ class DocReader {
     t.daemon = Bool(Get(n, "daemon"), what + " daemon");
     t.synchronization = ReadSynchronization(Get(n, "synchronization"), what + " synchronization");
     t.volumes = ReadVolumes(Get(n, "volumes"), what + " volumes");
+    t.metrics = ReadMetrics(Get(n, "metrics"), what + " metrics");
     return t;
+  }
+
+  // metrics.prometheus: the shape only; names, buckets and values are linted.
+  std::vector<PrometheusMetric> ReadMetrics(const YAML::Node& n, const std::string& what) const {
+    std::vector<PrometheusMetric> out;
+    Map(n, what);
+    const std::string where = what + ".prometheus";
+    for (const YAML::Node& m : List(Get(n, "prometheus"), where)) {
+      Map(m, where + " item");
+      PrometheusMetric pm;
+      pm.pos = PosOf(m);
+      pm.name = Text(Get(m, "name"), where + ".name");
+      const std::string item = pm.name.empty() ? where + " item" : "metric \"" + pm.name + "\"";
+      pm.help = Text(Get(m, "help"), item + " help");
+      pm.when = Text(Get(m, "when"), item + " when");
+      for (const YAML::Node& l : List(Get(m, "labels"), item + " labels")) {
+        Map(l, item + " label");
+        pm.labels.push_back({Text(Get(l, "key"), item + " label key"),
+                             Text(Get(l, "value"), item + " label value"), PosOf(l)});
+      }
+      const std::pair<const char*, PrometheusMetric::Type> types[] = {
+          {"gauge", PrometheusMetric::Type::kGauge},
+          {"counter", PrometheusMetric::Type::kCounter},
+          {"histogram", PrometheusMetric::Type::kHistogram}};
+      for (const auto& [key, type] : types) {
+        if (!Present(Get(m, key))) continue;
+        const YAML::Node body = Map(Get(m, key), item + " " + key);
+        ++pm.type_count;
+        pm.type = type;
+        pm.value = Text(Get(body, "value"), item + " " + key + ".value");
+        if (type == PrometheusMetric::Type::kGauge) {
+          pm.realtime = Bool(Get(body, "realtime"), item + " gauge.realtime");
+        }
+        if (type == PrometheusMetric::Type::kHistogram) {
+          pm.buckets = TextList(Get(body, "buckets"), item + " histogram.buckets");
+        }
+      }
+      out.push_back(std::move(pm));
+    }
+    return out;
   }
 
   Container ReadContainer(const YAML::Node& n, const std::string& what, Template& owner) const {
@@ -687,6 +729,8 @@ class DocReader {
       const std::string aw = what + " \"" + art.name + "\"";
       art.path = Text(Get(a, "path"), aw + ".path");
       art.from = Text(Get(a, "from"), aw + ".from");
+      art.from_expression = Text(Get(a, "fromExpression"), aw + ".fromExpression");
+      art.sub_path = Text(Get(a, "subPath"), aw + ".subPath");
       if (Present(Get(a, "raw")))
         art.raw = Text(Map(Get(a, "raw"), aw + ".raw")["data"], aw + ".raw.data");
       art.optional = Bool(Get(a, "optional"), aw + ".optional");

@@ -45,6 +45,8 @@ struct Artifact {
   std::string name;
   std::string path;
   std::string from;                // "{{steps.x.outputs.artifacts.y}}"
+  std::string from_expression;     // an expression whose value is an artifact (as from)
+  std::string sub_path;            // a path inside the artifact given by from
   std::optional<std::string> raw;  // raw.data
   bool optional = false;
   std::string archive;  // "", "none", "tar" (tar+gzip)
@@ -196,6 +198,28 @@ struct Synchronization {
   std::string semaphore;  // configMapKeyRef name/key folded into "name/key"
 };
 
+// One custom Prometheus metric of spec.metrics.prometheus or a template's metrics.prometheus, as
+// Argo defines it: emitted when its workflow or node completes (a realtime gauge: while it runs).
+// Every text may hold {{...}} variables (status, duration, inputs/outputs.parameters...).
+struct MetricLabel {
+  std::string key;
+  std::string value;
+  Pos pos;
+};
+struct PrometheusMetric {
+  enum class Type { kNone, kGauge, kCounter, kHistogram };
+  std::string name;  // emitted as argo_workflows_<name>
+  std::string help;
+  std::vector<MetricLabel> labels;
+  std::string when;  // a `when` condition; empty: always
+  Type type = Type::kNone;
+  int type_count = 0;  // how many of gauge/counter/histogram were given (lint wants exactly one)
+  std::string value;
+  bool realtime = false;             // gauges only: updated while the node or workflow runs
+  std::vector<std::string> buckets;  // histograms: upper bounds as written
+  Pos pos;
+};
+
 struct Template {
   enum class Kind {
     kUnknown,
@@ -231,6 +255,7 @@ struct Template {
   std::optional<Synchronization> synchronization;
   std::vector<std::string> volume_mounts;  // mount paths (emptyDir emulation)
   std::vector<Volume> volumes;             // template-level volumes
+  std::vector<PrometheusMetric> metrics;   // metrics.prometheus
   Pos pos;
 };
 
@@ -256,6 +281,9 @@ struct WorkflowSpec {
   std::vector<std::string> volume_names;  // emptyDir volumes declared by name
   std::vector<Volume> volumes;            // every spec.volumes and volumeClaimTemplates entry
   std::optional<Synchronization> synchronization;
+  std::vector<PrometheusMetric> metrics;  // metrics.prometheus
+  // Set by Resolve: the WorkflowTemplate a workflowTemplateRef named (for per-template metrics).
+  std::string resolved_template;
 };
 
 // One YAML document of kind Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow

@@ -222,7 +222,8 @@ Result<std::string> ContainerSetScript(const std::vector<engine::TaskContainer>&
 }  // namespace
 
 Result<exec::ExecSpec> BuildExecSpec(const engine::Task& task, const ImageMap& images,
-                                     const std::string& log_root) {
+                                     const std::string& log_root,
+                                     const std::string& artifact_root) {
   exec::ExecSpec spec;
   spec.attempt_id = task.attempt_id;
   spec.image = task.image;
@@ -244,6 +245,12 @@ Result<exec::ExecSpec> BuildExecSpec(const engine::Task& task, const ImageMap& i
   spec.timeout_ms = task.timeout_ms;
   spec.output_files = task.output_files;
   spec.private_dirs = task.private_dirs;
+  if (!(task.input_artifacts.empty() && task.output_artifacts.empty()) && artifact_root.empty())
+    return Fail(InvalidArgument("this spoke has no artifact store, and the task has artifacts"));
+  for (const engine::TaskArtifact& a : task.input_artifacts)
+    spec.input_artifacts.push_back({a.path, artifact_root + "/" + a.key, a.data});
+  for (const engine::TaskArtifact& a : task.output_artifacts)
+    spec.output_artifacts.push_back({a.path, artifact_root + "/" + a.key, a.archive});
   if (!log_root.empty())
     spec.log_path = log_root + "/" + task.workflow + "/" + task.node_id + ".log";
   return spec;
@@ -322,7 +329,7 @@ void LocalSpoke::Work(int slot) {
     engine::TaskResult result;
     result.attempt_id = task.attempt_id;
     result.spoke = me;
-    auto spec = BuildExecSpec(task, options_.images, options_.log_root);
+    auto spec = BuildExecSpec(task, options_.images, options_.log_root, options_.artifact_root);
     if (!spec.ok()) {
       result.started = false;
       result.message = spec.error().message;
@@ -352,6 +359,10 @@ void LocalSpoke::Work(int slot) {
       if (!why.empty()) result.message += ": " + why;
     }
     result.files = std::move(r.files);
+    for (size_t i = 0; i < r.artifact_errors.size(); ++i) {
+      if (!r.artifact_errors[i].empty())
+        result.artifact_errors[task.output_artifacts[i].name] = std::move(r.artifact_errors[i]);
+    }
     result.timed_out = r.timed_out;
     result.started_at = r.started_us;
     result.finished_at = r.finished_us;

@@ -74,6 +74,7 @@ struct SpokeOptions {
   std::map<std::string, std::string> labels;  // added to WellKnownLabels(), which they override
   std::string work_root;                      // attempt directories
   std::string log_root;                       // <log_root>/<workflow>/<node id>.log
+  std::string artifact_root;                  // <artifact_root>/<key>: the artifact store
   // Each slot thread gets a private /tmp once (exec::ThreadSandbox) below this directory, so
   // tasks need no mount namespace of their own; "" = a namespace per task.
   std::string sandbox_root;
@@ -82,10 +83,10 @@ struct SpokeOptions {
   ImageMap images;
 };
 
-// Turns a Task into what the executor runs (image map, script, log file). Errors say which image
-// and command were missing and how to map them.
+// Turns a Task into what the executor runs (image map, script, log file, artifacts). Errors say
+// which image and command were missing and how to map them.
 Result<exec::ExecSpec> BuildExecSpec(const engine::Task& task, const ImageMap& images,
-                                     const std::string& log_root);
+                                     const std::string& log_root, const std::string& artifact_root);
 
 class LocalSpoke final : public Spoke {
  public:

@@ -73,15 +73,22 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
   RemoteSpokeOptions options;
   const std::string spoke_id = RandomId();
   std::string log_root;
+  std::string artifact_root;  // this spoke's copies of the artifacts its tasks read and write
   std::unique_ptr<LocalSpoke> local;
   std::atomic<int64_t> heartbeat_ms{1000};
 
   std::mutex mu;
   std::condition_variable cv;
   std::map<std::string, LogCursor> running;  // attempt -> its log
+  // The artifacts of each attempt until its result is acknowledged: its outputs travel with the
+  // result; every artifact file goes once no attempt uses it (fan-out items share inputs).
+  std::map<std::string, std::vector<engine::TaskArtifact>> outputs;  // attempt -> outputs
+  std::map<std::string, std::vector<std::string>> artifact_keys;     // attempt -> keys it uses
+  std::map<std::string, int> key_users;
   struct Unacked {
     engine::TaskResult result;
     LogCursor log;
+    std::vector<engine::TaskArtifact> outputs;
   };
   std::map<std::string, Unacked> unacked;  // results sent (or to send) until the hub acks them
   bool draining = false;
@@ -128,8 +135,47 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
   void SendResultLocked(const Unacked& u) {
     SendLogLocked(u.log, 0);
     v1::SpokeMessage m;
-    ResultToProto(u.result, m.mutable_finished());
+    v1::TaskFinished* finished = m.mutable_finished();
+    ResultToProto(u.result, finished);
+    for (const engine::TaskArtifact& a : u.outputs) {
+      if (u.result.artifact_errors.count(a.name)) continue;
+      v1::Artifact* pa = finished->add_artifacts();
+      pa->set_name(a.name);
+      pa->set_key(a.key);
+    }
+    AttachContents(artifact_root, finished->mutable_artifacts());
+    for (const v1::Artifact& a : finished->artifacts()) {
+      // Not to be stored at the hub: the result says why, as for one the task did not write.
+      if (!a.error().empty()) (*finished->mutable_artifact_errors())[a.name()] = a.error();
+    }
     if (rpc && !writes_done) rpc->Write(m);
+  }
+
+  // Takes the artifact files of an attempt: its inputs (written here) and outputs. Caller holds mu.
+  void UseArtifactsLocked(const engine::Task& task) {
+    std::vector<std::string>& keys = artifact_keys[task.attempt_id];
+    for (const auto* list : {&task.input_artifacts, &task.output_artifacts}) {
+      for (const engine::TaskArtifact& a : *list) {
+        if (a.data) continue;
+        keys.push_back(a.key);
+        key_users[a.key]++;
+      }
+    }
+    outputs[task.attempt_id] = task.output_artifacts;
+  }
+
+  // The attempt's result is committed at the hub: its artifact files go once unused. Caller
+  // holds mu.
+  void ReleaseArtifactsLocked(const std::string& attempt_id) {
+    auto it = artifact_keys.find(attempt_id);
+    if (it == artifact_keys.end()) return;
+    for (const std::string& key : it->second) {
+      if (--key_users[key] > 0) continue;
+      key_users.erase(key);
+      std::error_code ec;
+      std::filesystem::remove_all(artifact_root + "/" + key, ec);
+    }
+    artifact_keys.erase(it);
   }
 
   void OnTaskStarted(const std::string& attempt_id, const std::string&, Micros at) override {
@@ -147,6 +193,10 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
       if (it != running.end()) {
         u.log = it->second;
         running.erase(it);
+      }
+      if (auto out = outputs.find(result.attempt_id); out != outputs.end()) {
+        u.outputs = std::move(out->second);
+        outputs.erase(out);
       }
       u.result = std::move(result);
       unacked[u.result.attempt_id] = u;
@@ -199,15 +249,29 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
           local->Cancel(a);
           std::lock_guard lock(mu);
           unacked.erase(a);
+          ReleaseArtifactsLocked(a);
         }
         break;
       }
       case v1::HubMessage::kAssign: {
         engine::Task task = TaskFromProto(m.assign().task());
+        std::map<std::string, std::string> not_stored;
         {
           std::lock_guard lock(mu);
           if (writes_done) break;  // leaving: the hub gives it to another spoke
           running[task.attempt_id] = {task.workflow, task.node_id, 0};
+          UseArtifactsLocked(task);
+          not_stored = StoreContents(artifact_root, m.assign().task().input_artifacts());
+        }
+        if (!not_stored.empty()) {
+          engine::TaskResult result;
+          result.attempt_id = task.attempt_id;
+          result.started = false;
+          result.message = "input artifact '" + not_stored.begin()->first +
+                           "' did not reach the spoke: " + not_stored.begin()->second;
+          result.started_at = result.finished_at = SystemClock().Now();
+          OnTaskFinished(std::move(result));
+          break;
         }
         local->Assign(std::move(task));
         break;
@@ -223,6 +287,7 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
         std::filesystem::remove(
             log_root + "/" + it->second.log.workflow + "/" + it->second.log.node_id + ".log", ec);
         unacked.erase(it);
+        ReleaseArtifactsLocked(m.ack().attempt_id());
         break;
       }
       default:
@@ -286,12 +351,14 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
 
   Status Run() {
     log_root = options.work_dir + "/logs";
+    artifact_root = options.work_dir + "/artifacts";
     SpokeOptions so;
     so.name = options.name;
     so.slots = options.slots;
     so.labels = options.labels;
     so.work_root = options.work_dir + "/attempts";
     so.log_root = log_root;
+    so.artifact_root = artifact_root;
     std::error_code ec;
     std::filesystem::create_directories(so.work_root, ec);
     std::filesystem::create_directories(log_root, ec);

@@ -1,5 +1,14 @@
 #include "spoke/wire.h"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "exec/artifacts.h"
+
 namespace hubspoke::spoke {
 namespace {
 
@@ -24,7 +33,123 @@ std::vector<std::string> Strings(const Field& field) {
   return {field.begin(), field.end()};
 }
 
+void ArtifactsToProto(const std::vector<engine::TaskArtifact>& artifacts,
+                      google::protobuf::RepeatedPtrField<v1::Artifact>* out) {
+  for (const engine::TaskArtifact& a : artifacts) {
+    v1::Artifact* pa = out->Add();
+    pa->set_name(a.name);
+    pa->set_path(a.path);
+    pa->set_key(a.key);
+    if (a.data) {
+      pa->set_raw(true);
+      pa->set_content(*a.data);
+    }
+    pa->set_archive(a.archive);
+    pa->set_optional(a.optional);
+  }
+}
+
+std::vector<engine::TaskArtifact> ArtifactsFromProto(
+    const google::protobuf::RepeatedPtrField<v1::Artifact>& in) {
+  std::vector<engine::TaskArtifact> out;
+  for (const v1::Artifact& pa : in) {
+    engine::TaskArtifact& a = out.emplace_back();
+    a.name = pa.name();
+    a.path = pa.path();
+    a.key = pa.key();
+    if (pa.raw()) a.data = pa.content();
+    a.archive = pa.archive();
+    a.optional = pa.optional();
+  }
+  return out;
+}
+
+bool PlainKey(const std::string& key) {
+  if (key.empty() || key[0] == '/') return false;
+  for (const auto& part : std::filesystem::path(key)) {
+    if (part.empty() || part == "." || part == "..") return false;
+  }
+  return true;
+}
+
+Result<std::string> ReadWhole(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Fail(NotFound("cannot read " + file));
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// A file name beside `file` that no other call of this process uses.
+std::string Scratch(const std::string& file, const char* what) {
+  static std::atomic<uint64_t> counter{0};
+  return file + what + std::to_string(getpid()) + "-" + std::to_string(++counter);
+}
+
+// Reads the stored artifact at `file` into `a`; a directory is packed for the trip.
+Status ReadStored(const std::string& file, v1::Artifact& a) {
+  std::error_code ec;
+  std::string packed;
+  if (std::filesystem::is_directory(file, ec)) {
+    packed = Scratch(file, ".send-");
+    if (Status s = exec::PackArtifact(file, packed, true); !s.ok()) return s;
+  }
+  auto content = ReadWhole(packed.empty() ? file : packed);
+  if (!packed.empty()) std::filesystem::remove(packed, ec);
+  if (!content.ok()) return Fail(content.error());
+  a.set_content(std::move(*content));
+  a.set_packed(!packed.empty());
+  return {};
+}
+
 }  // namespace
+
+void AttachContents(const std::string& root,
+                    google::protobuf::RepeatedPtrField<v1::Artifact>* artifacts) {
+  for (v1::Artifact& a : *artifacts) {
+    if (a.raw()) continue;
+    Status read = PlainKey(a.key()) ? ReadStored(root + "/" + a.key(), a)
+                                    : Status(Fail(InvalidArgument("bad key")));
+    if (!read.ok()) a.set_error(read.error().message);
+  }
+}
+
+std::map<std::string, std::string> StoreContents(
+    const std::string& root, const google::protobuf::RepeatedPtrField<v1::Artifact>& artifacts) {
+  std::map<std::string, std::string> errors;
+  for (const v1::Artifact& a : artifacts) {
+    if (a.raw()) continue;
+    if (!a.error().empty()) {
+      errors[a.name()] = a.error();
+      continue;
+    }
+    if (!PlainKey(a.key())) {
+      errors[a.name()] = "key \"" + a.key() + "\" is not a plain relative path";
+      continue;
+    }
+    std::string file = root + "/" + a.key();
+    std::string part = Scratch(file, ".recv-");
+    if (Status s = exec::WriteArtifactData(a.content(), part); !s.ok()) {
+      errors[a.name()] = s.error().message;
+      continue;
+    }
+    std::error_code ec;
+    if (a.packed()) {
+      // A directory again, as it was stored where it came from.
+      if (Status s = exec::UnpackArtifact(part, file); !s.ok())
+        errors[a.name()] = s.error().message;
+      std::filesystem::remove(part, ec);
+      continue;
+    }
+    if (std::filesystem::is_directory(file, ec)) std::filesystem::remove_all(file, ec);
+    std::filesystem::rename(part, file, ec);
+    if (ec) {
+      errors[a.name()] = "cannot write " + file + ": " + ec.message();
+      std::filesystem::remove(part, ec);
+    }
+  }
+  return errors;
+}
 
 void TaskToProto(const engine::Task& task, v1::Task* out) {
   out->set_attempt_id(task.attempt_id);
@@ -39,6 +164,8 @@ void TaskToProto(const engine::Task& task, v1::Task* out) {
   out->set_timeout_ms(task.timeout_ms);
   for (const std::string& f : task.output_files) out->add_output_files(f);
   for (const std::string& d : task.private_dirs) out->add_private_dirs(d);
+  ArtifactsToProto(task.input_artifacts, out->mutable_input_artifacts());
+  ArtifactsToProto(task.output_artifacts, out->mutable_output_artifacts());
   out->mutable_node_selector()->insert(task.node_selector.begin(), task.node_selector.end());
   for (const engine::TaskContainer& c : task.containers) {
     v1::Container* pc = out->add_containers();
@@ -65,6 +192,8 @@ engine::Task TaskFromProto(const v1::Task& in) {
   task.timeout_ms = in.timeout_ms();
   task.output_files = Strings(in.output_files());
   task.private_dirs = Strings(in.private_dirs());
+  task.input_artifacts = ArtifactsFromProto(in.input_artifacts());
+  task.output_artifacts = ArtifactsFromProto(in.output_artifacts());
   task.node_selector.insert(in.node_selector().begin(), in.node_selector().end());
   for (const v1::Container& pc : in.containers()) {
     engine::TaskContainer c;
@@ -89,6 +218,7 @@ void ResultToProto(const engine::TaskResult& r, v1::TaskFinished* out) {
   out->set_timed_out(r.timed_out);
   out->set_started_at_us(r.started_at);
   out->set_finished_at_us(r.finished_at);
+  out->mutable_artifact_errors()->insert(r.artifact_errors.begin(), r.artifact_errors.end());
 }
 
 engine::TaskResult ResultFromProto(const v1::TaskFinished& in, const std::string& spoke) {
@@ -103,6 +233,7 @@ engine::TaskResult ResultFromProto(const v1::TaskFinished& in, const std::string
   r.timed_out = in.timed_out();
   r.started_at = in.started_at_us();
   r.finished_at = in.finished_at_us();
+  r.artifact_errors.insert(in.artifact_errors().begin(), in.artifact_errors().end());
   return r;
 }
 

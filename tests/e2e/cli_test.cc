@@ -373,5 +373,35 @@ spec:
   EXPECT_EQ(wf["status"]["nodes"]["late"]["message"], "Step exceeded its deadline");
 }
 
+TEST_F(CliTest, ArtifactsTravelBetweenStepsAndStayInTheStateDirectory) {
+  const bool host_had_outputs = std::filesystem::exists("/outputs/note.txt");
+  std::string state = dir_.path() + "/state";
+  CommandResult r =
+      Hub({"run", SourceDir() + "/tests/data/e2e/artifacts.yaml", "-o", "json", "--data", state});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  Json wf = Json::parse(r.out);
+  EXPECT_EQ(wf["status"]["phase"], "Succeeded");
+  for (std::string item : {"a", "b", "c", "d"}) {
+    int index = item[0] - 'a';
+    const Json* node =
+        NodeByDisplayName(wf, "read-item(" + std::to_string(index) + ":" + item + ")");
+    ASSERT_NE(node, nullptr) << item;
+    EXPECT_EQ((*node)["outputs"]["result"], "item " + item);
+  }
+  const Json* combine = NodeByDisplayName(wf, "combine");
+  ASSERT_NE(combine, nullptr);
+  EXPECT_EQ((*combine)["outputs"]["result"], "hello from produce\nitem b\nshared");
+  const Json& outputs = wf["status"]["outputs"]["artifacts"];
+  ASSERT_EQ(outputs.size(), 1u) << wf["status"].dump();
+  EXPECT_EQ(outputs[0]["name"], "summary");
+  std::string key = outputs[0]["hubspoke"]["key"];
+  EXPECT_TRUE(std::filesystem::is_regular_file(state + "/artifacts/" + key)) << key;
+  EXPECT_TRUE(std::filesystem::is_regular_file(state + "/artifacts/_repository/" +
+                                               wf["metadata"]["name"].get<std::string>() +
+                                               "/shared.txt"));
+  // /outputs was the task's own: nothing of it is left on the host.
+  if (!host_had_outputs) EXPECT_FALSE(std::filesystem::exists("/outputs/note.txt"));
+}
+
 }  // namespace
 }  // namespace hubspoke::e2e

@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 #include "cli_harness.h"
@@ -127,6 +129,61 @@ TEST(HubServerTest, ServesTheApiRefusesASecondHubAndExitsCleanlyOnSigterm) {
 
   EXPECT_EQ(hub.Signal(SIGTERM), 0) << ReadFile(dir.path() + "/hub.err");
   EXPECT_FALSE(std::filesystem::exists(data + "/address"));
+}
+
+TEST(HubServerTest, ServesPrometheusMetricsBehindTheToken) {
+  TempDir dir;
+  std::string data = dir.path() + "/state";
+  HubProcess hub(data, dir.path() + "/hub.err");
+  std::string address = WaitForFile(data + "/address");
+  ASSERT_FALSE(address.empty()) << ReadFile(dir.path() + "/hub.err");
+  httplib::Client client(address);
+  client.set_read_timeout(20, 0);
+  auto anonymous = client.Get("/metrics");
+  ASSERT_TRUE(anonymous) << "no answer from " << address;
+  EXPECT_EQ(anonymous->status, 401);
+
+  client.set_bearer_token_auth(ReadFile(data + "/token"));
+  Json wf = Json::parse(R"({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+    "metadata": {"name": "counted"},
+    "spec": {"entrypoint": "main", "templates": [
+      {"name": "main", "container": {"image": "alpine", "command": ["true"]}}]}})");
+  auto created =
+      client.Post("/api/v1/workflows/default", Json{{"workflow", wf}}.dump(), "application/json");
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 200) << created->body;
+
+  // Every line is a comment or `name{labels} value`; the finished workflow shows up.
+  const std::regex sample(R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+))");
+  std::string text;
+  for (auto deadline = Clock::now() + std::chrono::seconds(30); Clock::now() < deadline;) {
+    auto metrics = client.Get("/metrics");
+    ASSERT_TRUE(metrics);
+    ASSERT_EQ(metrics->status, 200);
+    EXPECT_EQ(metrics->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0), 0u)
+        << metrics->get_header_value("Content-Type");
+    text = metrics->body;
+    if (text.find("argo_workflows_gauge{phase=\"Succeeded\"} 1\n") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(text.find("argo_workflows_gauge{phase=\"Succeeded\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("hubspoke_dispatch_latency_seconds_count 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE hubspoke_task_duration_seconds histogram"), std::string::npos);
+  std::istringstream lines(text);
+  int samples = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(line, m, sample)) << line;
+    std::size_t used = 0;
+    std::string value = m[3];
+    if (value != "+Inf" && value != "-Inf" && value != "NaN") {
+      (void)std::stod(value, &used);
+      EXPECT_EQ(used, value.size()) << line;
+    }
+    ++samples;
+  }
+  EXPECT_GT(samples, 20);
 }
 
 }  // namespace

@@ -630,5 +630,45 @@ TEST_F(SpokesTest, PartitionedSpokeIsLostThenRejoins) {
       << Logs();
 }
 
+TEST_F(SpokesTest, ArtifactsTravelToAndFromRemoteSpokes) {
+  StartHub();
+  StartSpoke("s1", 2);
+  StartSpoke("s2", 2);
+  ASSERT_TRUE(WaitConnected({"s1", "s2"})) << Logs();
+  std::string manifest = ReadFile(SourceDir() + "/tests/data/e2e/artifacts.yaml");
+  std::string name = Submit(manifest);
+  ASSERT_EQ(WaitDone(name), "Succeeded") << Logs();
+  Json wf = Get(name);
+  std::set<std::string> spokes;
+  for (const Json& pod : Pods(wf)) {
+    spokes.insert(pod.value("hostNodeName", ""));
+    if (pod["templateName"] == "combine") {
+      EXPECT_EQ(pod["outputs"]["result"], "hello from produce\nitem b\nshared");
+    }
+    if (pod["templateName"] == "read-item") {
+      std::string item = pod["inputs"]["parameters"][0]["value"];
+      EXPECT_EQ(pod["outputs"]["result"], "item " + item);
+    }
+  }
+  EXPECT_EQ(spokes, (std::set<std::string>{"s1", "s2"}));
+  // The hub keeps what the spokes produced; the spokes keep nothing once it is acknowledged.
+  std::string key = wf["status"]["outputs"]["artifacts"][0]["hubspoke"]["key"];
+  EXPECT_TRUE(std::filesystem::is_regular_file(data_ + "/artifacts/" + key)) << key;
+  for (const char* s : {"s1", "s2"}) {
+    std::string root = dir_.path() + "/spoke-" + s + "/artifacts";
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          std::error_code ec;
+          for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+               it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+            if (!it->is_directory()) return false;
+          }
+          return true;
+        },
+        10))
+        << s << " still holds artifact files";
+  }
+}
+
 }  // namespace
 }  // namespace hubspoke::e2e

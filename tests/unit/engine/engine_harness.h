@@ -30,6 +30,7 @@ struct Outcome {
   int exit_code = 0;
   std::string stdout_text;
   std::map<std::string, std::string> files;
+  std::map<std::string, std::string> artifact_errors;  // output artifacts not stored, by name
   Micros duration = kSecond;
   std::string message;
 };
@@ -172,6 +173,7 @@ class Harness {
       result.exit_code = r.outcome.started ? r.outcome.exit_code : -1;
       result.stdout_text = r.outcome.stdout_text;
       result.files = r.outcome.files;
+      result.artifact_errors = r.outcome.artifact_errors;
       result.message = r.outcome.message;
       result.started_at = r.start;
       result.finished_at = clock_.Now();

@@ -134,6 +134,30 @@ TEST(LintTest, DuplicateTemplateAndStepNames) {
                                          "in Workflow \"w\" (first at t.yaml:10:5)")));
 }
 
+TEST(LintTest, ArtifactsOfTasksNeedAPathAndThoseOfStepsNameTheirSource) {
+  std::vector<std::string> out = LintText(Wf(R"(  - name: main
+    steps:
+    - - {name: a, template: task}
+    outputs:
+      artifacts:
+      - {name: out}
+  - name: task
+    inputs:
+      artifacts:
+      - {name: in, raw: {data: x}}
+    container: {image: alpine, command: [true]}
+    outputs:
+      artifacts:
+      - {name: written}
+)"));
+  EXPECT_THAT(out, ElementsAre(HasSubstr("t.yaml:11:9: error: template \"main\" output artifact "
+                                         "\"out\" has neither from nor fromExpression"),
+                               HasSubstr("t.yaml:15:9: error: template \"task\" input artifact "
+                                         "\"in\" has no path: add path:"),
+                               HasSubstr("t.yaml:19:9: error: template \"task\" output artifact "
+                                         "\"written\" has no path: add path:")));
+}
+
 TEST(LintTest, DagDependenciesMustExistAndBeAcyclic) {
   std::vector<std::string> out = LintText(Wf(R"y(  - name: main
     dag:
@@ -345,6 +369,108 @@ TEST(LintCorpusTest, ArgoExamplesLoadAndHostRunnableOnesLintClean) {
   EXPECT_GE(loaded, files - 1);
   std::cout << "corpus: " << files << " files, " << loaded << " loaded, " << clean
             << " without errors\n";
+}
+
+TEST(LintTest, ArgosCustomMetricsExampleIsQuiet) {
+  Result<LoadedFile> f = LoadString(R"(kind: Workflow
+metadata: {name: w}
+spec:
+  entrypoint: main
+  metrics:
+    prometheus:
+    - name: duration_gauge
+      labels: [{key: name, value: workflow}]
+      help: "Duration gauge by name"
+      gauge: {realtime: true, value: "{{workflow.duration}}"}
+  templates:
+  - name: main
+    metrics:
+      prometheus:
+      - name: random_int_step_histogram
+        help: "Value of the int emitted by random-int at step level"
+        when: "{{status}} == Succeeded"
+        histogram:
+          buckets: [2.01, 4.01, 6.01]
+          value: "{{outputs.parameters.rand-int-value}}"
+      - name: result_counter
+        help: "Count of step execution by result status"
+        labels: [{key: status, value: "{{status}}"}]
+        counter: {value: "1"}
+    container: {image: alpine, command: ["true"]}
+)",
+                                    "t.yaml");
+  ASSERT_TRUE(f.ok()) << f.error().ToString();
+  const Workflow& wf = f->workflows[0];
+  ASSERT_EQ(wf.spec.metrics.size(), 1u);
+  EXPECT_TRUE(wf.spec.metrics[0].realtime);
+  ASSERT_EQ(wf.spec.templates[0].metrics.size(), 2u);
+  const PrometheusMetric& h = wf.spec.templates[0].metrics[0];
+  EXPECT_EQ(h.type, PrometheusMetric::Type::kHistogram);
+  EXPECT_EQ(h.buckets, (std::vector<std::string>{"2.01", "4.01", "6.01"}));
+  EXPECT_EQ(h.when, "{{status}} == Succeeded");
+  EXPECT_THAT(Lint(wf, Catalog{}), IsEmpty());
+}
+
+TEST(LintTest, BadMetricsAreNamedWithTheirPlace) {
+  auto out = LintText(R"(kind: Workflow
+metadata: {name: w}
+spec:
+  entrypoint: main
+  metrics:
+    prometheus:
+    - name: "9lives"
+      help: h
+      counter: {value: "1"}
+    - name: rt
+      help: h
+      gauge: {realtime: true, value: "{{status}}"}
+  templates:
+  - name: main
+    metrics:
+      prometheus:
+      - name: no_help
+        counter: {value: "1"}
+      - name: two_types
+        help: h
+        counter: {value: "1"}
+        gauge: {value: "1"}
+      - name: down
+        help: h
+        histogram: {buckets: [2, 1], value: "3"}
+      - name: words
+        help: h
+        gauge: {value: "many"}
+        labels: [{key: "bad-key", value: x}]
+      - name: rt
+        help: other help
+        gauge: {value: "1"}
+    container: {image: alpine, command: ["true"]}
+)");
+  EXPECT_THAT(out,
+              Contains("t.yaml:7:7: error: spec.metrics.prometheus name \"9lives\" is not a valid "
+                       "Prometheus metric name: use only letters, digits, _ and : (not "
+                       "starting with a digit)"));
+  EXPECT_THAT(out,
+              Contains(AllOf(StartsWith("t.yaml:10:7: error: spec.metrics.prometheus \"rt\" is a "
+                                        "realtime gauge whose value uses {{status}}"))));
+  EXPECT_THAT(out, Contains(StartsWith("t.yaml:17:9: error: template \"main\" metrics.prometheus "
+                                       "\"no_help\" has no help")));
+  EXPECT_THAT(out, Contains(StartsWith("t.yaml:19:9: error: template \"main\" metrics.prometheus "
+                                       "\"two_types\" has several types")));
+  EXPECT_THAT(
+      out,
+      Contains("t.yaml:23:9: error: template \"main\" metrics.prometheus \"down\" buckets must "
+               "increase: 1 follows 2"));
+  EXPECT_THAT(
+      out, Contains(StartsWith("t.yaml:26:9: error: template \"main\" metrics.prometheus \"words\" "
+                               "value \"many\" is not a number")));
+  EXPECT_THAT(out, Contains(StartsWith(
+                       "t.yaml:29:18: error: template \"main\" metrics.prometheus \"words\" "
+                       "label key \"bad-key\" is not a valid Prometheus label")));
+  EXPECT_THAT(
+      out, Contains(StartsWith("t.yaml:30:9: error: template \"main\" metrics.prometheus \"rt\" is "
+                               "declared elsewhere with another type or help")));
+  EXPECT_EQ(out.size(), 8u) << ::testing::PrintToString(out);
 }
 
 }  // namespace

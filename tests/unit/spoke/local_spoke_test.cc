@@ -66,11 +66,11 @@ TEST(BuildExecSpec, ExplicitCommandNamingTheImagesProgramRunsTheMappedOne) {
   ImageMap images;
   images.Set("argoproj/argosay:v2", {"/opt/tools/argosay"});
   for (const char* command : {"/argosay", "argosay"}) {
-    auto spec = BuildExecSpec(ArgosayTask({command}), images, "");
+    auto spec = BuildExecSpec(ArgosayTask({command}), images, "", "");
     ASSERT_TRUE(spec.ok()) << spec.error().message;
     EXPECT_THAT(spec->argv, ElementsAre("/opt/tools/argosay", "echo", "hi")) << command;
   }
-  auto other = BuildExecSpec(ArgosayTask({"sh", "-c"}), images, "");
+  auto other = BuildExecSpec(ArgosayTask({"sh", "-c"}), images, "", "");
   ASSERT_TRUE(other.ok());
   EXPECT_THAT(other->argv, ElementsAre("sh", "-c", "echo", "hi"));
 }
@@ -84,7 +84,7 @@ std::string PathOf(const exec::ExecSpec& spec) {
 }
 
 TEST(BuildExecSpec, TasksFindUsrGamesOnTheirPath) {
-  auto spec = BuildExecSpec(ArgosayTask({"sh"}), ImageMap(), "");
+  auto spec = BuildExecSpec(ArgosayTask({"sh"}), ImageMap(), "", "");
   ASSERT_TRUE(spec.ok());
   std::string path = ":" + PathOf(*spec) + ":";
   bool has_games = access("/usr/games", X_OK) == 0;
@@ -95,7 +95,7 @@ TEST(BuildExecSpec, TasksFindUsrGamesOnTheirPath) {
 TEST(BuildExecSpec, TheTasksOwnPathWins) {
   engine::Task task = ArgosayTask({"sh"});
   task.env = {{"PATH", "/custom/bin"}};
-  auto spec = BuildExecSpec(task, ImageMap(), "");
+  auto spec = BuildExecSpec(task, ImageMap(), "", "");
   ASSERT_TRUE(spec.ok());
   EXPECT_EQ(PathOf(*spec), "/custom/bin");
 }
@@ -189,7 +189,7 @@ TEST(ContainerSet, AnUnmappedImageNamesTheContainer) {
   task.containers = {Sh("a", "true")};
   task.containers[0].command.clear();
   task.containers[0].image = "nowhere/app";
-  auto spec = BuildExecSpec(task, ImageMap(), "");
+  auto spec = BuildExecSpec(task, ImageMap(), "", "");
   ASSERT_FALSE(spec.ok());
   EXPECT_THAT(spec.error().message, HasSubstr("container \"a\": image \"nowhere/app\""));
 }
