@@ -27,8 +27,6 @@ class UiFiles {
   // The file that answers GET `path` (already percent-decoded), or nullopt.
   std::optional<UiFile> Resolve(const std::string& path) const;
 
-  const std::string& dir() const { return dir_; }
-
  private:
   std::string dir_;
 };

@@ -54,7 +54,6 @@ export interface Task {
 export interface Model {
   nodes: Map<string, WfNode>;
   templates: Map<string, any>; // spec.templates by name, for DAG dependencies
-  root: string;
   groups: Map<string, Group>;
   groupOf: Map<string, string>; // member id -> group id
   up: Map<string, string>; // node id -> the node it sits inside (retry parent or boundary)
@@ -64,8 +63,6 @@ export interface Model {
 export function buildModel(workflow: any): Model {
   const raw: Record<string, WfNode> = workflow?.status?.nodes ?? {};
   const nodes = new Map<string, WfNode>(Object.entries(raw));
-  const name: string = workflow?.metadata?.name ?? '';
-  const root = nodes.has(name) ? name : (nodes.keys().next().value ?? '');
 
   const up = new Map<string, string>();
   const groups = new Map<string, Group>();
@@ -116,7 +113,7 @@ export function buildModel(workflow: any): Model {
   for (const t of workflow?.spec?.templates ?? []) {
     if (t && typeof t.name === 'string') templates.set(t.name, t);
   }
-  return { nodes, templates, root, groups, groupOf, up, tasks };
+  return { nodes, templates, groups, groupOf, up, tasks };
 }
 
 export interface Vertex {
