@@ -595,8 +595,9 @@ int Main(int argc, char** argv) {
   hub_flags.version = kVersion;
   CLI::App* hub_cmd = app.add_subcommand(
       "hub",
-      "Run a hub with local spokes that serves the REST API (docs/api.md) until SIGINT/SIGTERM,\n"
-      "and accepts remote spokes (`hubspoke spoke`, docs/spokes.md) on --spoke-listen.\n"
+      "Run a hub with local spokes that serves the REST API (docs/api.md) and the web UI (at /)\n"
+      "until SIGINT/SIGTERM, and accepts remote spokes (`hubspoke spoke`, docs/spokes.md) on\n"
+      "--spoke-listen.\n"
       "It writes its address to DATA/address, the spokes' to DATA/spoke-address and, unless given\n"
       "--token-file or --auth none, the token clients and spokes must send to DATA/token (mode\n"
       "0600).\n\nExamples:\n"
@@ -638,6 +639,9 @@ int Main(int argc, char** argv) {
       ->excludes(token_file_opt);
   hub_cmd->add_option("--image-map", hub_flags.image_maps,
                       "IMAGE=COMMAND: run containers of IMAGE that give no command with COMMAND");
+  hub_cmd->add_option("--ui", hub_flags.ui_dir,
+                      "directory of the built web UI, served at / (default: ui/ next to this "
+                      "executable, where scripts/build.sh puts it)");
 
   SpokeFlags spoke_flags;
   spoke_flags.state_dir = DefaultDataDir();

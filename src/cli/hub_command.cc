@@ -143,6 +143,14 @@ Status WriteAtomically(const std::string& path, const std::string& text) {
   return {};
 }
 
+// The web UI that scripts/build.sh puts beside the binary: build/ui next to build/hubspoke.
+std::string DefaultUiDir() {
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  return (exe.parent_path() / "ui").string();
+}
+
 }  // namespace
 
 int DoHub(const HubFlags& flags) {
@@ -215,6 +223,7 @@ int DoHub(const HubFlags& flags) {
   api_options.port = port;
   api_options.token = token;
   api_options.version = flags.version;
+  api_options.ui_dir = flags.ui_dir.empty() ? DefaultUiDir() : flags.ui_dir;
   hub::HttpApi api(hub, api_options);
   auto bound = api.Start();
   if (!bound.ok()) return Failed(bound.error().ToString());
@@ -245,6 +254,10 @@ int DoHub(const HubFlags& flags) {
     return Failed(s.error().ToString());
   }
 
+  if (!std::filesystem::exists(api_options.ui_dir + "/index.html", ec)) {
+    LogWarn("hubspoke hub: no web UI in " + api_options.ui_dir +
+            " (build it with scripts/build.sh, or give --ui DIR); the API is served all the same");
+  }
   std::cerr << "hubspoke hub: listening on " << url << "\n"
             << "hubspoke hub: spokes connect to " << spoke_address << "\n"
             << std::flush;

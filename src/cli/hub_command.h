@@ -24,6 +24,7 @@ struct HubFlags {
   std::string spoke_tls_key;
   std::string spoke_tls_ca;  // PEM; spokes must present a certificate it signed
   std::string version;
+  std::string ui_dir;  // the built web UI; "": the directory ui/ next to the executable
 };
 
 // Serves until SIGINT or SIGTERM; returns the exit code (0 after a signal, 1 when the hub cannot

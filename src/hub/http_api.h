@@ -22,6 +22,9 @@ struct HttpApiOptions {
   int threads = 16;                  // requests served at once (keep-alive connections hold one)
   int max_streams = 12;              // open log/watch streams; more get 503 (< threads)
   std::string version = "0.1.0";
+  // The built web UI (index.html and assets/), served without a token at / and the UI's pages;
+  // "" or a directory without index.html: those pages answer 503 saying how to build it.
+  std::string ui_dir;
 };
 
 class HttpApi {

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -83,6 +84,7 @@ class HttpApiTest : public ::testing::Test {
     api.token = kToken;
     api.max_body_bytes = 1 << 20;
     api.max_streams = 2;
+    api.ui_dir = dir_ + "/ui";
     api_ = std::make_unique<HttpApi>(*hub_, api);
     auto port = api_->Start();
     ASSERT_TRUE(port.ok()) << port.error().ToString();
@@ -157,6 +159,53 @@ TEST_F(HttpApiTest, TokenIsRequiredExceptForHealthz) {
   EXPECT_TRUE(ok.body["items"].is_array());
   EXPECT_EQ(Get("/api/v1/version").body["version"], "0.1.0");
   EXPECT_EQ(Get("/api/v1/info").body["managedNamespace"], "default");
+}
+
+TEST_F(HttpApiTest, ServesTheWebUiWithoutTokenAndKeepsApiPathsFirst) {
+  auto anonymous = NewClient();
+  Reply missing = ToReply(anonymous->Get("/workflows/default/hello"));
+  EXPECT_EQ(missing.status, 503);
+  EXPECT_NE(missing.text.find("scripts/build.sh"), std::string::npos) << missing.text;
+
+  std::filesystem::create_directories(dir_ + "/ui/assets");
+  std::ofstream(dir_ + "/ui/index.html") << "<!doctype html><title>hubspoke</title>";
+  std::ofstream(dir_ + "/ui/assets/index-3f2a.js") << "console.log(1)";
+  std::ofstream(dir_ + "/secret") << "outside";
+
+  for (const char* page : {"/", "/workflows/default/hello", "/spokes", "/submit", "/login"}) {
+    auto r = anonymous->Get(page);
+    ASSERT_TRUE(r) << page;
+    EXPECT_EQ(r->status, 200) << page;
+    EXPECT_EQ(r->body, "<!doctype html><title>hubspoke</title>") << page;
+    EXPECT_EQ(r->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  }
+  auto js = anonymous->Get("/assets/index-3f2a.js");
+  ASSERT_TRUE(js);
+  EXPECT_EQ(js->status, 200);
+  EXPECT_EQ(js->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(js->get_header_value("Cache-Control"), "public, max-age=31536000, immutable");
+
+  EXPECT_EQ(ToReply(anonymous->Get("/assets/%2e%2e/%2e%2e/secret")).status, 404);
+  EXPECT_EQ(ToReply(anonymous->Get("/assets/nope.js")).status, 404);
+  // The API keeps its token and its JSON errors.
+  EXPECT_EQ(ToReply(anonymous->Get("/api/v1/workflows/default")).status, 401);
+  Reply unknown = Get("/api/v1/nothing-here");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.body["code"], 5) << unknown.text;
+}
+
+TEST_F(HttpApiTest, BrowsersGetGzipNotSlowBrotli) {
+  auto c = NewClient();
+  c->set_bearer_token_auth(kToken);
+  c->set_decompress(false);
+  auto r = c->Get("/api/v1/workflows/default", {{"Accept-Encoding", "gzip, deflate, br, zstd"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Encoding"), "gzip");
+  auto br_only = c->Get("/api/v1/workflows/default", {{"Accept-Encoding", "br"}});
+  ASSERT_TRUE(br_only);
+  EXPECT_EQ(br_only->get_header_value("Content-Encoding"), "");
+  EXPECT_EQ(br_only->body.rfind("{\"", 0), 0u) << br_only->body;
 }
 
 TEST_F(HttpApiTest, CreatedWorkflowRunsToSucceededWithArgoShapedNodes) {
