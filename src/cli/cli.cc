@@ -100,6 +100,7 @@ struct RunFlags {
   std::string output;
   std::string data_dir;
   std::vector<std::string> image_maps;
+  std::vector<std::string> semaphores;  // --semaphore NAME/KEY=LIMIT
   bool quiet = false;
 };
 
@@ -233,6 +234,12 @@ int DoRun(const RunFlags& flags) {
   for (const std::string& m : flags.image_maps) {
     if (!options.images.Add(m)) {
       std::cerr << "hubspoke: --image-map " << m << ": expected IMAGE=COMMAND\n";
+      return kExitUsage;
+    }
+  }
+  for (const std::string& s : flags.semaphores) {
+    if (!hub::AddSemaphoreLimit(s, options.semaphore_limits)) {
+      std::cerr << "hubspoke: --semaphore " << s << ": expected NAME/KEY=LIMIT (LIMIT >= 1)\n";
       return kExitUsage;
     }
   }
@@ -386,6 +393,9 @@ int Main(int argc, char** argv) {
                       "~/.local/state/hubspoke)");
   run_cmd->add_option("--image-map", run.image_maps,
                       "IMAGE=COMMAND: run containers of IMAGE that give no command with COMMAND");
+  run_cmd->add_option("--semaphore", run.semaphores,
+                      "NAME/KEY=LIMIT: the limit of the synchronization semaphore whose "
+                      "configMapKeyRef is NAME/KEY");
   run_cmd->add_flag("-q,--quiet", run.quiet, "no progress output");
 
   std::vector<std::string> lint_files;
@@ -639,6 +649,9 @@ int Main(int argc, char** argv) {
       ->excludes(token_file_opt);
   hub_cmd->add_option("--image-map", hub_flags.image_maps,
                       "IMAGE=COMMAND: run containers of IMAGE that give no command with COMMAND");
+  hub_cmd->add_option("--semaphore", hub_flags.semaphores,
+                      "NAME/KEY=LIMIT: the limit of the synchronization semaphore whose "
+                      "configMapKeyRef is NAME/KEY");
   hub_cmd->add_option("--ui", hub_flags.ui_dir,
                       "directory of the built web UI, served at / (default: ui/ next to this "
                       "executable, where scripts/build.sh puts it)");

@@ -184,6 +184,10 @@ int DoHub(const HubFlags& flags) {
     if (!options.images.Add(m))
       return Failed("--image-map " + m + ": expected IMAGE=COMMAND", kExitUsage);
   }
+  for (const std::string& s : flags.semaphores) {
+    if (!hub::AddSemaphoreLimit(s, options.semaphore_limits))
+      return Failed("--semaphore " + s + ": expected NAME/KEY=LIMIT (LIMIT >= 1)", kExitUsage);
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(flags.data_dir, ec);

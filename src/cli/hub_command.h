@@ -17,6 +17,7 @@ struct HubFlags {
   std::string token_file;      // read the token from here instead of DATA/token
   std::string auth = "token";  // "token" or "none" (no authentication)
   std::vector<std::string> image_maps;
+  std::vector<std::string> semaphores;  // --semaphore NAME/KEY=LIMIT
   // Remote spokes (`hubspoke spoke`) connect here over gRPC, with the clients' token.
   std::string spoke_listen = "127.0.0.1:2747";  // HOST:PORT; port 0 picks a free one
   int spoke_lease_s = 10;                       // a spoke silent this long is lost

@@ -141,6 +141,8 @@ struct NodeExt {
   std::string item;
   std::vector<TaskArtifact> artifacts_in;   // resolved input artifacts (path not substituted)
   std::vector<TaskArtifact> artifacts_out;  // pods: the output artifacts of the current attempt
+  bool holds_locks = false;  // template synchronization: acquired, released when the node ends
+  bool waits_for_lock = false;
 };
 
 }  // namespace
@@ -172,6 +174,8 @@ struct Engine::Impl {
     // or a deleted workflow submitted again), whose late results must not count.
     std::string attempt_tag;
     std::unordered_map<std::string, Node> memo;  // a retried run's nodes, by name
+    bool holds_locks = false;                    // workflow synchronization acquired
+    bool waits_for_lock = false;  // workflow synchronization: nothing runs until acquired
     // Input artifacts given as raw data, by the key that stands for them in {{...}} values.
     std::unordered_map<std::string, std::string> raw_artifacts;
     Phase main_phase = Phase::kPending;
@@ -242,6 +246,8 @@ struct Engine::Impl {
     if (!message.empty() || phase == Phase::kSucceeded) node.message = std::move(message);
     node.finished_at = clock.Now();
     if (node.started_at == 0) node.started_at = node.finished_at;
+    NodeUnlock(run, n);
+    run.ext[n].waits_for_lock = false;
     if (phase == Phase::kSucceeded && !node.memo_key.empty() && !node.memo_hit) {
       Memos().Save(node.memo_cache, node.memo_key,
                    {node.finished_at, node.result, node.exit_code, node.outputs, node.artifacts});
@@ -261,7 +267,7 @@ struct Engine::Impl {
   // Processes completions until none is left: each completion is heard by its parent only after
   // the event that caused it has been fully applied, so no handler runs inside another.
   void Drain() {
-    while (!completed.empty() || !finished_runs.empty()) {
+    while (!completed.empty() || !finished_runs.empty() || !granted.empty()) {
       while (!completed.empty()) {
         auto [run, n] = completed.front();
         completed.pop_front();
@@ -281,7 +287,151 @@ struct Engine::Impl {
         finished_runs.pop_back();
         ChildWorkflowDone(*child);
       }
+      if (!granted.empty()) {
+        auto [name, n] = granted.front();
+        granted.pop_front();
+        LockFreed(name, n);
+      }
     }
+  }
+
+  // ---------------------------------------------------------------- synchronization
+
+  // A mutex or semaphore shared by every workflow of the engine: at most `limit` holders (a
+  // workflow, or one of its nodes); the others wait, first come first served.
+  struct Lock {
+    int limit = 1;
+    std::vector<std::string> holders;
+    std::vector<std::pair<std::string, int>> waiters;  // workflow, node (-1: the workflow)
+  };
+  std::map<std::string, Lock> locks;
+  std::deque<std::pair<std::string, int>> granted;  // waiters to try again (processed in Drain)
+
+  // The locks `sync` names, with their limits: "<ns>/Mutex/<name>" (1) and
+  // "<ns>/ConfigMap/<name>/<key>" (the configured semaphore limit).
+  Result<std::vector<std::pair<std::string, int>>> LocksOf(const spec::Synchronization& sync,
+                                                           const std::string& ns) {
+    std::vector<std::pair<std::string, int>> out;
+    if (!sync.mutex.empty()) out.push_back({ns + "/Mutex/" + sync.mutex, 1});
+    if (!sync.semaphore.empty()) {
+      auto it = options.semaphore_limits.find(sync.semaphore);
+      if (it == options.semaphore_limits.end()) {
+        return Fail(InvalidArgument("semaphore " + sync.semaphore +
+                                    " (configMapKeyRef name/key) has no limit here: give "
+                                    "it with --semaphore " +
+                                    sync.semaphore + "=N to hubspoke run or hubspoke hub"));
+      }
+      out.push_back({ns + "/ConfigMap/" + sync.semaphore, it->second});
+    }
+    return out;
+  }
+
+  // Takes every lock for `holder`, or none: then `waiter` waits on each that is full.
+  bool TryLock(const std::vector<std::pair<std::string, int>>& wanted, const std::string& holder,
+               std::pair<std::string, int> waiter) {
+    bool free = true;
+    for (const auto& [name, limit] : wanted) {
+      Lock& lock = locks[name];
+      lock.limit = limit;
+      bool held = std::find(lock.holders.begin(), lock.holders.end(), holder) != lock.holders.end();
+      if (held || static_cast<int>(lock.holders.size()) < lock.limit) continue;
+      free = false;
+      if (std::find(lock.waiters.begin(), lock.waiters.end(), waiter) == lock.waiters.end())
+        lock.waiters.push_back(waiter);
+    }
+    if (!free) return false;
+    for (const auto& [name, limit] : wanted) {
+      Lock& lock = locks[name];
+      if (std::find(lock.holders.begin(), lock.holders.end(), holder) == lock.holders.end())
+        lock.holders.push_back(holder);
+    }
+    return true;
+  }
+
+  // Releases what `holder` holds of `wanted`; the waiters of a lock that had room try again.
+  void Unlock(const std::vector<std::pair<std::string, int>>& wanted, const std::string& holder) {
+    for (const auto& [name, limit] : wanted) {
+      auto it = locks.find(name);
+      if (it == locks.end()) continue;
+      Lock& lock = it->second;
+      auto h = std::find(lock.holders.begin(), lock.holders.end(), holder);
+      if (h == lock.holders.end()) continue;
+      lock.holders.erase(h);
+      granted.insert(granted.end(), lock.waiters.begin(), lock.waiters.end());
+      lock.waiters.clear();
+    }
+  }
+
+  // Forgets the waits of a workflow that ended.
+  void StopWaiting(const std::string& workflow) {
+    for (auto& [name, lock] : locks) {
+      std::erase_if(lock.waiters, [&](const auto& w) { return w.first == workflow; });
+    }
+  }
+
+  std::string WaitingMessage(const std::vector<std::pair<std::string, int>>& wanted,
+                             const std::string& holder) {
+    for (const auto& [name, limit] : wanted) {
+      const Lock& lock = locks[name];
+      if (static_cast<int>(lock.holders.size()) < lock.limit) continue;
+      if (std::find(lock.holders.begin(), lock.holders.end(), holder) != lock.holders.end())
+        continue;
+      return "Waiting for " + name + " lock. Lock status: " +
+             std::to_string(lock.limit - static_cast<int>(lock.holders.size())) + "/" +
+             std::to_string(lock.limit);
+    }
+    return "";
+  }
+
+  std::string LockHolder(const Run& run, int n) const {
+    return n < 0 ? run.st.name : run.st.name + "/" + run.st.nodes[n].id;
+  }
+
+  // A lock a waiter waited on had room: it tries again.
+  void LockFreed(const std::string& workflow, int n) {
+    auto it = runs.find(workflow);
+    if (it == runs.end() || it->second->finished) return;
+    Run& run = *it->second;
+    if (n < 0) {
+      if (run.waits_for_lock) BeginRun(run);
+      return;
+    }
+    if (n < static_cast<int>(run.st.nodes.size()) && run.ext[n].waits_for_lock &&
+        !IsCompleted(run.st.nodes[n].phase)) {
+      StartNode(run, n);
+    }
+  }
+
+  // Template synchronization of node n: true once its locks are held (or it has none); false
+  // while it waits (it starts again when they free) or when they cannot be had (n is an Error).
+  bool NodeLocked(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    if (!e.tmpl->synchronization || e.holds_locks) return true;
+    auto wanted = LocksOf(*e.tmpl->synchronization, run.st.namespace_);
+    if (!wanted.ok()) {
+      FinishNode(run, n, Phase::kError, wanted.error().message);
+      return false;
+    }
+    const std::string holder = LockHolder(run, n);
+    if (!TryLock(*wanted, holder, {run.st.name, n})) {
+      e.waits_for_lock = true;
+      run.st.nodes[n].message = WaitingMessage(*wanted, holder);
+      MarkNode(run, n);
+      return false;
+    }
+    e.waits_for_lock = false;
+    e.holds_locks = true;
+    run.st.nodes[n].message.clear();
+    MarkNode(run, n);
+    return true;
+  }
+
+  void NodeUnlock(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    if (!e.holds_locks) return;
+    e.holds_locks = false;
+    auto wanted = LocksOf(*e.tmpl->synchronization, run.st.namespace_);
+    if (wanted.ok()) Unlock(*wanted, LockHolder(run, n));
   }
 
   // ---------------------------------------------------------------- scopes and substitution
@@ -684,6 +834,7 @@ struct Engine::Impl {
       FinishNode(run, n, Phase::kFailed, "workflow shutdown");
       return;
     }
+    if (!NodeLocked(run, n)) return;
     if (tmpl.memoize && MemoHit(run, n)) return;
     switch (tmpl.kind) {
       case spec::Template::Kind::kContainer:
@@ -2120,6 +2271,11 @@ struct Engine::Impl {
                                       : "entrypoint template '" + r.spec.spec.entrypoint +
                                             "' is not defined in workflow " + name));
     }
+    if (r.spec.spec.synchronization) {
+      auto wanted = LocksOf(*r.spec.spec.synchronization, r.st.namespace_);
+      if (!wanted.ok())
+        return Fail(Error{wanted.error().code, wanted.error().message, "spec.synchronization"});
+    }
     std::optional<double> deadline;  // spec.activeDeadlineSeconds: an integer, not templated
     if (!r.spec.spec.active_deadline_seconds.empty()) {
       deadline = ParseDurationSeconds(r.spec.spec.active_deadline_seconds);
@@ -2145,8 +2301,36 @@ struct Engine::Impl {
     MarkRun(r);
     if (deadline)
       SetTimer(r, r.st.started_at + static_cast<Micros>(*deadline * 1e6), "deadline", 0);
-    Execute(r, kNoParent, name, name, *entry, r.st.parameters, "", r.globals, nullptr, "", -1, -1);
+    if (r.spec.spec.synchronization) {
+      auto wanted = LocksOf(*r.spec.spec.synchronization, r.st.namespace_);
+      if (!TryLock(*wanted, name, {name, -1})) {
+        r.waits_for_lock = true;
+        r.st.phase = Phase::kPending;
+        r.st.message = WaitingMessage(*wanted, name);
+        return name;
+      }
+      r.holds_locks = true;
+    }
+    BeginRun(r);
     return name;
+  }
+
+  // Starts the entrypoint of a run created (and, with workflow synchronization, holding its
+  // locks: a waiting run tries to take them again).
+  void BeginRun(Run& r) {
+    if (r.waits_for_lock) {
+      auto wanted = LocksOf(*r.spec.spec.synchronization, r.st.namespace_);
+      if (!wanted.ok() || !TryLock(*wanted, r.st.name, {r.st.name, -1})) return;
+      r.waits_for_lock = false;
+      r.holds_locks = true;
+      r.st.phase = Phase::kRunning;
+      r.st.message.clear();
+      r.st.started_at = clock.Now();
+      MarkRun(r);
+    }
+    const spec::Template* entry = r.templates.at(r.spec.spec.entrypoint);
+    Execute(r, kNoParent, r.st.name, r.st.name, *entry, r.st.parameters, "", r.globals, nullptr, "",
+            -1, -1);
   }
 
   void MainDone(Run& run) {
@@ -2199,6 +2383,12 @@ struct Engine::Impl {
   void FinalizeRun(Run& run, Phase phase, const std::string& message) {
     if (run.finished) return;
     run.finished = true;
+    StopWaiting(run.st.name);
+    if (run.holds_locks) {
+      run.holds_locks = false;
+      auto wanted = LocksOf(*run.spec.spec.synchronization, run.st.namespace_);
+      if (wanted.ok()) Unlock(*wanted, run.st.name);
+    }
     if (phase == Phase::kSkipped || phase == Phase::kOmitted) phase = Phase::kSucceeded;
     run.st.phase = phase;
     run.st.message = message;
@@ -2212,6 +2402,11 @@ struct Engine::Impl {
   // pod, suspend and retry-in-backoff node with `message`; their parents fail in turn.
   void Shutdown(Run& run, const std::string& message) {
     run.stopping = true;
+    if (run.waits_for_lock) {  // nothing ran yet
+      FinalizeRun(run, Phase::kFailed, message);
+      Drain();
+      return;
+    }
     for (auto& [attempt, where] : attempts) {
       if (where.first == &run) effects.cancel.push_back(attempt);
     }
@@ -2229,7 +2424,8 @@ struct Engine::Impl {
             freed_slots++;
         }
         FinishNode(run, n, Phase::kFailed, message);
-      } else if (node.type == NodeType::kRetry && WaitsForBackoff(run, n)) {
+      } else if ((node.type == NodeType::kRetry && WaitsForBackoff(run, n)) ||
+                 run.ext[n].waits_for_lock) {
         FinishNode(run, n, Phase::kFailed, message);
       }
     }

@@ -11,6 +11,7 @@
 // Thread-safety: none. One thread owns an Engine; other threads post events to that thread.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -37,6 +38,8 @@ struct EngineOptions {
   uint64_t seed = 1;  // generateName suffixes and workflow uids
   std::string default_namespace = "default";
   MemoCache* memo_cache = nullptr;  // nullptr: memoize is honored within this engine only
+  // Limits of synchronization semaphores, by their configMapKeyRef "name/key".
+  std::map<std::string, int> semaphore_limits;
 };
 
 struct TimerRequest {

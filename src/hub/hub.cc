@@ -164,7 +164,8 @@ struct Hub::Impl final : spoke::SpokeListener {
         store(std::move(s)),
         catalog(std::move(c)),
         engine(engine_clock, catalog,
-               engine::EngineOptions{Seed(options.seed), "default", &memos}) {
+               engine::EngineOptions{Seed(options.seed), "default", &memos,
+                                     options.semaphore_limits}) {
     log_root = options.data_dir + "/logs";
     artifact_root = options.data_dir + "/artifacts";
     std::string work_root = options.data_dir + "/work";
@@ -1380,6 +1381,23 @@ store::Store& Hub::store() { return *impl_->store; }
 std::optional<Error> Hub::StoreError() {
   std::lock_guard lock(impl_->mu);
   return impl_->store_error;
+}
+
+bool AddSemaphoreLimit(const std::string& flag, std::map<std::string, int>& limits) {
+  size_t eq = flag.rfind('=');
+  if (eq == std::string::npos) return false;
+  std::string name = flag.substr(0, eq);
+  size_t slash = name.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == name.size()) return false;
+  try {
+    size_t used = 0;
+    int limit = std::stoi(flag.substr(eq + 1), &used);
+    if (used != flag.size() - eq - 1 || limit < 1) return false;
+    limits[name] = limit;
+  } catch (...) {
+    return false;
+  }
+  return true;
 }
 
 const std::string& Hub::log_root() const { return impl_->log_root; }

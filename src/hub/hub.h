@@ -43,7 +43,13 @@ struct HubOptions {
   // after a restart a remote spoke has this long to reconnect and claim the attempts it was
   // running before they are lost. 0: the spokes are the local ones only; such a task fails.
   int64_t spoke_lease_ms = 0;
+  // Limits of synchronization semaphores, by configMapKeyRef "name/key" (Argo reads them from a
+  // ConfigMap; here they are configured).
+  std::map<std::string, int> semaphore_limits;
 };
+
+// Adds a --semaphore flag's "NAME/KEY=LIMIT" to `limits`; false when it is malformed.
+bool AddSemaphoreLimit(const std::string& flag, std::map<std::string, int>& limits);
 
 // A connected spoke, for `hubspoke spokes` and the API.
 struct SpokeInfo {

@@ -99,8 +99,10 @@ inline Outcome DefaultBehavior(const Task& task) {
 
 class Harness {
  public:
-  explicit Harness(uint64_t seed = 1)
-      : engine_(std::make_unique<Engine>(clock_, catalog_, EngineOptions{.seed = seed})) {}
+  explicit Harness(uint64_t seed = 1, std::map<std::string, int> semaphore_limits = {})
+      : engine_(std::make_unique<Engine>(
+            clock_, catalog_,
+            EngineOptions{.seed = seed, .semaphore_limits = std::move(semaphore_limits)})) {}
 
   FakeClock& clock() { return clock_; }
   Engine& engine() { return *engine_; }
