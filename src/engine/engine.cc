@@ -174,7 +174,10 @@ struct Engine::Impl {
     // or a deleted workflow submitted again), whose late results must not count.
     std::string attempt_tag;
     std::unordered_map<std::string, Node> memo;  // a retried run's nodes, by name
-    bool holds_locks = false;                    // workflow synchronization acquired
+    // Daemon steps that started: their node completed, their process runs until their scope (the
+    // template node whose boundary they are in) ends. Node index, attempt id.
+    std::vector<std::pair<int, std::string>> daemons;
+    bool holds_locks = false;     // workflow synchronization acquired
     bool waits_for_lock = false;  // workflow synchronization: nothing runs until acquired
     // Input artifacts given as raw data, by the key that stands for them in {{...}} values.
     std::unordered_map<std::string, std::string> raw_artifacts;
@@ -248,6 +251,7 @@ struct Engine::Impl {
     if (node.started_at == 0) node.started_at = node.finished_at;
     NodeUnlock(run, n);
     run.ext[n].waits_for_lock = false;
+    if (node.type == NodeType::kSteps || node.type == NodeType::kDag) EndDaemons(run, n);
     if (phase == Phase::kSucceeded && !node.memo_key.empty() && !node.memo_hit) {
       Memos().Save(node.memo_cache, node.memo_key,
                    {node.finished_at, node.result, node.exit_code, node.outputs, node.artifacts});
@@ -1077,6 +1081,32 @@ struct Engine::Impl {
     if (at > 0) node.started_at = at;
     SetRunning(*run, n);
     MarkNode(*run, n);
+    if (run->ext[n].tmpl && run->ext[n].tmpl->daemon) {
+      // A daemon is done once it runs: later steps go on while it serves them.
+      run->daemons.push_back({n, attempt_id});
+      FinishNode(*run, n, Phase::kSucceeded);
+    }
+  }
+
+  // Kills the daemons started inside template node `scope` (all of them when -1): their scope
+  // ended.
+  void EndDaemons(Run& run, int scope) {
+    if (run.daemons.empty()) return;
+    const std::string scope_id = scope < 0 ? "" : run.st.nodes[scope].id;
+    std::vector<std::pair<int, std::string>> left;
+    int freed = 0;
+    for (auto& [n, attempt] : run.daemons) {
+      if (scope >= 0 && run.st.nodes[n].boundary_id != scope_id) {
+        left.push_back({n, attempt});
+        continue;
+      }
+      if (attempts.erase(attempt) > 0) {
+        effects.cancel.push_back(attempt);
+        freed++;
+      }
+    }
+    run.daemons = std::move(left);
+    while (freed-- > 0) PodSlotFreed(run);
   }
 
   void OnTaskFinished(const TaskResult& r) {
@@ -1532,6 +1562,11 @@ struct Engine::Impl {
     scope.Set(key + ".finishedAt", FormatRfc3339(node.finished_at));
     if (node.result) scope.Set(key + ".outputs.result", *node.result);
     if (node.exit_code) scope.Set(key + ".exitCode", std::to_string(*node.exit_code));
+    if (node.type == NodeType::kPod && !node.host_node_name.empty()) {
+      // A pod's address: the hub's own spokes are this host; a remote spoke is named by host.
+      scope.Set(key + ".ip",
+                node.host_node_name.rfind("local", 0) == 0 ? "127.0.0.1" : node.host_node_name);
+    }
     for (const Param& p : node.outputs) scope.Set(key + ".outputs.parameters." + p.name, p.value);
     for (const ArtifactRef& a : node.artifacts)
       scope.Set(key + ".outputs.artifacts." + a.name, a.key);
@@ -2384,6 +2419,7 @@ struct Engine::Impl {
     if (run.finished) return;
     run.finished = true;
     StopWaiting(run.st.name);
+    EndDaemons(run, -1);
     if (run.holds_locks) {
       run.holds_locks = false;
       auto wanted = LocksOf(*run.spec.spec.synchronization, run.st.namespace_);
@@ -2482,6 +2518,7 @@ Result<std::string> Engine::Submit(spec::Workflow workflow, std::vector<Node> me
 
 void Engine::TaskStarted(const std::string& attempt_id, const std::string& spoke, Micros at) {
   impl_->OnTaskStarted(attempt_id, spoke, at);
+  impl_->Drain();  // a daemon step completes when it starts
 }
 
 void Engine::TaskFinished(const TaskResult& result) {

@@ -473,6 +473,11 @@ class Linter {
     for (const Artifact& a : t.inputs.artifacts) CheckArtifact(a, what + " input artifact");
     for (const Artifact& a : t.outputs.artifacts) CheckArtifact(a, what + " output artifact");
     CheckArtifactPlaces(t, what);
+    if (!t.sidecars.empty()) {
+      ReportWarning(t.pos, what +
+                               " has sidecars, which hubspoke does not start yet: run what "
+                               "they provide as a daemon step before it, or in its container");
+    }
     if (t.memoize && t.memoize->key.empty()) {
       ReportError(t.memoize->pos, what +
                                       " memoize has no key: add key: the value (usually from "
@@ -730,6 +735,9 @@ class Linter {
     if (const Template* callee = Callee(h.template_name, h.template_ref, pos, who)) {
       CheckArgumentsCover(*callee, h.arguments, pos, who);
     }
+    ReportWarning(pos, who +
+                           " is a lifecycle hook, which hubspoke does not run yet: use onExit "
+                           "for an exit hook, or a step with a when condition");
   }
 
   void CheckInputReferences(const Template& t) {

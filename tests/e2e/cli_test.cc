@@ -1,5 +1,9 @@
 // The hubspoke command as a user types it: real processes, real SQLite files, real manifests.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -421,6 +425,79 @@ TEST_F(CliTest, MemoizedOutputsAreKeptInTheStateDirectoryForLaterRuns) {
   EXPECT_EQ(second["outputs"]["result"], first["outputs"]["result"]);
   EXPECT_EQ(other["memoizationStatus"]["hit"], false);
   EXPECT_NE(other["outputs"]["result"], first["outputs"]["result"]);
+}
+
+// A free TCP port on 127.0.0.1 (bound, read, released).
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST_F(CliTest, ADaemonStepServesTheStepsAfterItAndIsKilledWithItsScope) {
+  std::string manifest = dir_.Write("daemon.yaml", R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: daemon-}
+spec:
+  entrypoint: main
+  arguments: {parameters: [{name: port, value: "0"}]}
+  templates:
+  - name: main
+    steps:
+    - - {name: server, template: serve}
+    - - name: client
+        template: fetch
+        arguments: {parameters: [{name: ip, value: "{{steps.server.ip}}"}]}
+  - name: serve
+    daemon: true
+    script:
+      image: python
+      command: [python3]
+      source: |
+        import http.server
+        class Hello(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200); self.end_headers(); self.wfile.write(b"served by the daemon")
+        http.server.HTTPServer(("127.0.0.1", {{workflow.parameters.port}}), Hello).serve_forever()
+  - name: fetch
+    inputs: {parameters: [{name: ip}]}
+    script:
+      image: python
+      command: [python3]
+      source: |
+        import time, urllib.request
+        for _ in range(100):
+            try:
+                print(urllib.request.urlopen("http://{{inputs.parameters.ip}}:{{workflow.parameters.port}}/").read().decode()); break
+            except OSError:
+                time.sleep(0.1)
+)");
+  int port = FreePort();
+  auto start = std::chrono::steady_clock::now();
+  CommandResult r = Hub({"run", manifest, "-p", "port=" + std::to_string(port), "-o", "json",
+                         "--data", dir_.path() + "/state"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  Json wf = Json::parse(r.out);
+  const Json* client = NodeByDisplayName(wf, "client");
+  ASSERT_NE(client, nullptr);
+  EXPECT_EQ((*client)["outputs"]["result"], "served by the daemon");
+  EXPECT_EQ((*NodeByDisplayName(wf, "server"))["phase"], "Succeeded");
+  // The server is gone: nothing listens on its port any more.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_NE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  close(fd);
 }
 
 }  // namespace

@@ -193,11 +193,16 @@ class Harness {
   }
 
   // Takes the engine's effects: starts dispatched tasks, records timers, drops cancelled tasks.
+  // A task that starts may cause more (a daemon step is done once it runs): until none is left.
   void Collect() {
-    Effects fx = engine_->TakeEffects();
+    for (Effects fx = engine_->TakeEffects(); !fx.empty(); fx = engine_->TakeEffects())
+      Apply(std::move(fx));
+  }
+
+  void Apply(Effects fx) {
     for (Task& task : fx.dispatch) {
       Outcome outcome = behavior(task);
-      engine_->TaskStarted(task.attempt_id, "spoke-1", clock_.Now());
+      if (outcome.started) engine_->TaskStarted(task.attempt_id, "spoke-1", clock_.Now());
       log_.push_back("start " + Display(task));
       dispatched_.push_back(task);
       running_.push_back({task, outcome, clock_.Now(), clock_.Now() + outcome.duration});
