@@ -35,6 +35,8 @@ struct Loaded {
   spec::Catalog catalog;
   std::vector<spec::Workflow> workflows;  // kind Workflow
   std::vector<spec::Workflow> all;        // every document, for lint
+  // The positive integers in the ConfigMaps given: the limits of semaphores ("name/key").
+  std::map<std::string, int> semaphore_limits;
 };
 
 // Loads every document of every file; WorkflowTemplates go to the catalog.
@@ -43,6 +45,11 @@ Result<Loaded> LoadAll(const std::vector<std::string>& files) {
   for (const std::string& file : files) {
     auto loaded = spec::LoadFile(file);
     if (!loaded.ok()) return Fail(loaded.error());
+    for (spec::ConfigMap& cm : loaded->config_maps) {
+      for (const auto& [key, value] : cm.data)
+        hub::AddSemaphoreLimit(cm.name + "/" + key + "=" + value, out.semaphore_limits);
+      out.catalog.AddConfigMap(std::move(cm));
+    }
     for (spec::Workflow& wf : loaded->workflows) {
       out.all.push_back(wf);
       if (wf.kind == "Workflow") {
@@ -243,6 +250,8 @@ int DoRun(const RunFlags& flags) {
       return kExitUsage;
     }
   }
+  options.semaphore_limits.insert(loaded->semaphore_limits.begin(),
+                                  loaded->semaphore_limits.end());  // the flags win
   hub::Hub hub(std::move(options), std::move(*store), loaded->catalog);
   std::vector<std::string> names;
   for (const spec::Workflow& wf : targets) {
@@ -339,6 +348,7 @@ int DoLint(const std::vector<std::string>& files) {
       ++errors;
       continue;
     }
+    for (spec::ConfigMap& cm : loaded->config_maps) catalog.AddConfigMap(std::move(cm));
     for (spec::Workflow& wf : loaded->workflows) {
       if (wf.kind == "WorkflowTemplate" || wf.kind == "ClusterWorkflowTemplate") catalog.Add(wf);
       docs.push_back(std::move(wf));

@@ -323,7 +323,9 @@ struct Engine::Impl {
         return Fail(InvalidArgument("semaphore " + sync.semaphore +
                                     " (configMapKeyRef name/key) has no limit here: give "
                                     "it with --semaphore " +
-                                    sync.semaphore + "=N to hubspoke run or hubspoke hub"));
+                                    sync.semaphore +
+                                    "=N to hubspoke run or hubspoke hub, or pass the ConfigMap "
+                                    "(kind: ConfigMap) to hubspoke run with the workflow"));
       }
       out.push_back({ns + "/ConfigMap/" + sync.semaphore, it->second});
     }

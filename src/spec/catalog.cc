@@ -162,6 +162,23 @@ void Catalog::Add(Workflow tmpl) {
 
 bool Catalog::Remove(const std::string& name) { return templates_.erase(name) > 0; }
 
+void Catalog::AddConfigMap(ConfigMap config_map) {
+  std::string name = config_map.name;
+  config_maps_[name] = std::move(config_map);
+}
+
+const ConfigMap* Catalog::FindConfigMap(const std::string& name) const {
+  auto it = config_maps_.find(name);
+  return it == config_maps_.end() ? nullptr : &it->second;
+}
+
+const std::string* Catalog::ConfigMapValue(const std::string& name, const std::string& key) const {
+  const ConfigMap* cm = FindConfigMap(name);
+  if (!cm) return nullptr;
+  auto it = cm->data.find(key);
+  return it == cm->data.end() ? nullptr : &it->second;
+}
+
 const Workflow* Catalog::Find(const std::string& name) const {
   auto it = templates_.find(name);
   return it == templates_.end() ? nullptr : &it->second;
@@ -219,6 +236,19 @@ Result<Workflow> Resolve(const Workflow& wf, const Catalog& catalog) {
   }
   Importer importer(out, catalog);
   if (Status s = importer.Run(); !s.ok()) return s.error();
+  // Values from ConfigMaps; one that is missing stays a reference, which lint reports.
+  auto from_config_map = [&catalog](Parameter& p, bool input) {
+    if (!p.value_from || !p.value_from->config_map) return;
+    const std::string* v =
+        catalog.ConfigMapValue(p.value_from->config_map_name, p.value_from->config_map_key);
+    if (!v) return;
+    (input ? p.default_value : p.value) = *v;
+    p.value_from.reset();
+  };
+  for (Parameter& p : out.spec.arguments.parameters) from_config_map(p, false);
+  for (Template& t : out.spec.templates) {
+    for (Parameter& p : t.inputs.parameters) from_config_map(p, true);
+  }
   return out;
 }
 

@@ -22,11 +22,20 @@ class Catalog {
   const Workflow* Find(const std::string& name) const;
   std::vector<std::string> Names() const;
 
+  // ConfigMaps given along with workflows: parameters' configMapKeyRef read them.
+  void AddConfigMap(ConfigMap config_map);
+  const ConfigMap* FindConfigMap(const std::string& name) const;
+  // The value of `key` in ConfigMap `name`, if both exist.
+  const std::string* ConfigMapValue(const std::string& name, const std::string& key) const;
+
  private:
   std::map<std::string, Workflow> templates_;
+  std::map<std::string, ConfigMap> config_maps_;
 };
 
-// Returns a Workflow that can run without the catalog: `spec.workflowTemplateRef` replaced by the
+// Returns a Workflow that can run without the catalog: parameters taken from a ConfigMap
+// (valueFrom.configMapKeyRef) given their value (workflow arguments) or default (inputs);
+// `spec.workflowTemplateRef` replaced by the
 // referenced template's spec (entrypoint, templates, arguments, ...), with the Workflow's own
 // arguments overriding the template's by name; every step `templateRef` replaced by a copy of
 // the referenced template, added under the name "<workflowtemplate>/<template>". Errors name the

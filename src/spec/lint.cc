@@ -295,11 +295,15 @@ class Linter {
   }
 
   void CheckParameterSource(const Parameter& p, const std::string& where) {
-    if (p.value_from && p.value_from->config_map) {
-      ReportError(p.pos,
-                  where + " " + Quote(p.name) +
-                      " takes its value from valueFrom.configMapKeyRef, which needs a Kubernetes "
-                      "ConfigMap that hubspoke does not have: give the value directly");
+    if (p.value_from && p.value_from->config_map &&
+        !catalog_.ConfigMapValue(p.value_from->config_map_name, p.value_from->config_map_key)) {
+      const std::string& cm = p.value_from->config_map_name;
+      ReportError(p.pos, where + " " + Quote(p.name) + " takes its value from key " +
+                             Quote(p.value_from->config_map_key) + " of ConfigMap " + Quote(cm) +
+                             (catalog_.FindConfigMap(cm) ? ", which has no such key"
+                                                         : ", which was not given") +
+                             ": pass a file holding that ConfigMap (kind: ConfigMap, data: ...) "
+                             "with the workflow, or give the value directly");
     }
   }
 

@@ -140,6 +140,16 @@ class DocReader {
     }
   }
 
+  ConfigMap ReadConfigMap(const YAML::Node& doc) {
+    ConfigMap cm;
+    cm.pos = PosOf(doc);
+    const YAML::Node md = Map(Get(doc, "metadata"), "metadata");
+    cm.name = Text(Get(md, "name"), "metadata.name");
+    if (cm.name.empty()) FailAt(doc, "a ConfigMap needs metadata.name");
+    cm.data = TextMap(Get(doc, "data"), "ConfigMap " + cm.name + " data");
+    return cm;
+  }
+
   Workflow ReadDocument(const YAML::Node& doc, const std::string& kind) {
     Workflow wf;
     wf.pos = PosOf(doc);
@@ -723,6 +733,11 @@ class DocReader {
         vf.default_value = AnyText(Get(v, "default"));
         vf.supplied = Has(v, "supplied");
         vf.config_map = Has(v, "configMapKeyRef");
+        if (vf.config_map) {
+          const YAML::Node ref = Map(Get(v, "configMapKeyRef"), pw + ".valueFrom.configMapKeyRef");
+          vf.config_map_name = Text(Get(ref, "name"), pw + ".valueFrom.configMapKeyRef.name");
+          vf.config_map_key = Text(Get(ref, "key"), pw + ".valueFrom.configMapKeyRef.key");
+        }
         vf.event = Has(v, "event");
         param.value_from = vf;
       }
@@ -830,6 +845,10 @@ Result<LoadedFile> LoadDocuments(std::string_view yaml, const std::string& file_
                       "ClusterWorkflowTemplate, CronWorkflow) at the top of the document");
       }
       const std::string kind = kind_node.Scalar();
+      if (kind == "ConfigMap") {
+        out.config_maps.push_back(reader.ReadConfigMap(doc));
+        continue;
+      }
       if (!IsWorkflowKind(kind)) {
         const YAML::Node md = Get(doc, "metadata");
         std::string name;
@@ -876,6 +895,10 @@ Result<LoadedFile> LoadString(std::string_view yaml, const std::string& file_nam
 Result<Workflow> LoadManifest(std::string_view yaml, const std::string& where) {
   Result<LoadedFile> loaded = LoadDocuments(yaml, where);
   if (!loaded.ok()) return loaded.error();
+  if (!loaded->config_maps.empty()) {
+    loaded->skipped.push_back(loaded->config_maps.front().pos.ToString() + ": ConfigMap/" +
+                              loaded->config_maps.front().name);
+  }
   if (!loaded->skipped.empty()) {
     return InvalidArgument(
         "the manifest is not a Workflow (" + loaded->skipped.front() +

@@ -15,7 +15,8 @@ namespace hubspoke::spec {
 
 struct LoadedFile {
   std::vector<Workflow> workflows;  // Workflow, WorkflowTemplate, ClusterWorkflowTemplate documents
-  std::vector<std::string> skipped;  // "file:line:col: skipped ConfigMap/foo (not a workflow)"
+  std::vector<ConfigMap> config_maps;
+  std::vector<std::string> skipped;  // "file:line:col: skipped Secret/foo (not a workflow)"
 };
 
 // Reads and parses every document in `path`. Fails on the first hard error (unreadable file, YAML

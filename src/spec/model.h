@@ -19,6 +19,14 @@ struct Pos {
   std::string ToString() const;  // "file:line:col"
 };
 
+// A ConfigMap document given along with workflows: its data holds the values that parameters'
+// configMapKeyRef and semaphores name.
+struct ConfigMap {
+  std::string name;
+  std::map<std::string, std::string> data;
+  Pos pos;
+};
+
 struct ValueFrom {
   std::string path;        // outputs: file written by the task
   std::string json_path;   // outputs of resource templates: kubectl JSONPath on the created object
@@ -26,7 +34,9 @@ struct ValueFrom {
   std::string parameter;   // outputs of steps/dag: "{{steps.x.outputs.parameters.y}}"
   std::optional<std::string> default_value;
   bool supplied = false;    // suspend templates: supplied on resume
-  bool config_map = false;  // valueFrom.configMapKeyRef (refused: no Kubernetes)
+  bool config_map = false;  // valueFrom.configMapKeyRef: a ConfigMap given with the workflow
+  std::string config_map_name;
+  std::string config_map_key;
   bool event = false;
 };
 

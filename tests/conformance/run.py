@@ -54,6 +54,7 @@ MET_CAVEATS = (
     "needs artifact store (local emulation ok)",
     "artifact key-only (default repo; local emulation ok)",
     "memoize cache (configmap)",
+    "configmap",  # its ConfigMap is in `requires`, given to hubspoke run with the workflow
 )
 CAVEAT_PROGRAMS = {"needs node": "node", "needs python3": "python3", "needs curl": "curl",
                    "needs jq": "jq", "needs git": "git"}

@@ -60,6 +60,40 @@ spec:
   - {name: leaf, container: {image: alpine}}
 )";
 
+TEST(CatalogTest, ParametersTakeTheirValuesFromTheConfigMapsGiven) {
+  Result<LoadedFile> f = LoadString(R"(
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {msg: hello from the config map, limit: "3"}
+---
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  arguments:
+    parameters:
+    - {name: global, valueFrom: {configMapKeyRef: {name: settings, key: msg}}}
+  templates:
+  - name: main
+    inputs:
+      parameters:
+      - {name: local, valueFrom: {configMapKeyRef: {name: settings, key: limit}}}
+    container: {image: alpine, command: [echo]}
+)",
+                                    "cm.yaml");
+  ASSERT_TRUE(f.ok()) << f.error().ToString();
+  ASSERT_EQ(f->config_maps.size(), 1u);
+  EXPECT_EQ(f->config_maps[0].name, "settings");
+  Catalog catalog;
+  catalog.AddConfigMap(f->config_maps[0]);
+  Result<Workflow> wf = Resolve(f->workflows[0], catalog);
+  ASSERT_TRUE(wf.ok()) << wf.error().ToString();
+  EXPECT_EQ(wf->spec.arguments.parameters[0].value, "hello from the config map");
+  EXPECT_EQ(wf->spec.templates[0].inputs.parameters[0].default_value, "3");
+  EXPECT_FALSE(wf->spec.templates[0].inputs.parameters[0].value_from.has_value());
+}
+
 TEST(CatalogTest, AddFindAndNames) {
   Catalog c = CatalogOf(kTemplates);
   EXPECT_THAT(c.Names(), ElementsAre("lib", "other"));

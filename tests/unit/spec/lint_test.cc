@@ -27,6 +27,7 @@ std::vector<std::string> LintText(const std::string& yaml, Catalog catalog = {})
   Result<LoadedFile> f = LoadString(yaml, "t.yaml");
   EXPECT_TRUE(f.ok()) << f.error().ToString();
   if (!f.ok()) return {};
+  for (const ConfigMap& cm : f->config_maps) catalog.AddConfigMap(cm);
   for (const Workflow& wf : f->workflows) {
     if (wf.kind != "Workflow" && wf.kind != "CronWorkflow") catalog.Add(wf);
   }
@@ -167,6 +168,28 @@ TEST(LintTest, MemoizeNeedsAKeyAndACache) {
               ElementsAre(HasSubstr("t.yaml:7:14: error: template \"main\" memoize has no key"),
                           HasSubstr("t.yaml:7:14: error: template \"main\" memoize has no "
                                     "cache: add cache: {configMap: {name: NAME}}")));
+}
+
+TEST(LintTest, AConfigMapValueMustBeGiven) {
+  const std::string wf = R"(
+kind: Workflow
+metadata: {name: w}
+spec:
+  entrypoint: main
+  arguments:
+    parameters:
+    - {name: a, valueFrom: {configMapKeyRef: {name: settings, key: msg}}}
+  templates:
+  - {name: main, container: {image: alpine, command: [true]}}
+)";
+  EXPECT_THAT(
+      LintText(wf),
+      ElementsAre(HasSubstr("t.yaml:8:7: error: spec.arguments.parameters \"a\" takes its value "
+                            "from key \"msg\" of ConfigMap \"settings\", which was not given")));
+  EXPECT_THAT(LintText("kind: ConfigMap\nmetadata: {name: settings}\ndata: {other: x}\n---" + wf),
+              ElementsAre(HasSubstr("which has no such key")));
+  EXPECT_THAT(LintText("kind: ConfigMap\nmetadata: {name: settings}\ndata: {msg: x}\n---" + wf),
+              IsEmpty());
 }
 
 TEST(LintTest, DagDependenciesMustExistAndBeAcyclic) {

@@ -105,13 +105,17 @@ TEST(LoaderTest, WrongFieldTypesAreErrors) {
               HasSubstr("withItems must be a list"));
 }
 
-TEST(LoaderTest, OtherKindsAreSkippedAndEmptyDocumentsIgnored) {
+TEST(LoaderTest, OtherKindsAreSkippedConfigMapsKeptAndEmptyDocumentsIgnored) {
   Result<LoadedFile> f = LoadString(
-      "---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n---\nkind: Workflow\n"
-      "metadata:\n  generateName: x-\n",
+      "---\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n---\nkind: Workflow\n"
+      "metadata:\n  generateName: x-\n---\nkind: ConfigMap\nmetadata: {name: cm}\n"
+      "data: {a: \"1\"}\n",
       "t.yaml");
   ASSERT_TRUE(f.ok()) << f.error().ToString();
-  EXPECT_THAT(f->skipped, ElementsAre("t.yaml:3:1: skipped ConfigMap/cm (not a workflow)"));
+  EXPECT_THAT(f->skipped, ElementsAre("t.yaml:3:1: skipped Secret/s (not a workflow)"));
+  ASSERT_EQ(f->config_maps.size(), 1u);
+  EXPECT_EQ(f->config_maps[0].name, "cm");
+  EXPECT_EQ(f->config_maps[0].data.at("a"), "1");
   ASSERT_EQ(f->workflows.size(), 1u);
   EXPECT_EQ(f->workflows[0].DisplayName(), "x-");
 }
