@@ -43,6 +43,9 @@ struct HubOptions {
   // after a restart a remote spoke has this long to reconnect and claim the attempts it was
   // running before they are lost. 0: the spokes are the local ones only; such a task fails.
   int64_t spoke_lease_ms = 0;
+  // The clock CronWorkflow schedules read (a FakeClock in tests; the scheduler thread still
+  // wakes every second). nullptr: the system clock.
+  const Clock* cron_clock = nullptr;
 };
 
 // A connected spoke, for `hubspoke spokes` and the API.
@@ -65,6 +68,8 @@ struct SubmitOptions {
   std::string generate_name;                                    // replaces metadata.generateName
   std::map<std::string, std::string> labels;                    // added to metadata.labels
 };
+
+class CronScheduler;
 
 class Hub {
  public:
@@ -91,6 +96,23 @@ class Hub {
   Status CreateTemplate(const spec::Workflow& tmpl);
   Status UpdateTemplate(const spec::Workflow& tmpl);
   Status DeleteTemplate(const std::string& name);
+
+  // CronWorkflows (hub/cron.h), stored and scheduled by the hub. Create fails with AlreadyExists,
+  // the others with NotFound; a cron whose workflowSpec has lint errors is refused. Get and List
+  // give the CronWorkflow as Argo shapes it (with status.active and status.lastScheduledTime) as
+  // JSON.
+  Status CreateCronWorkflow(const spec::Workflow& cron);
+  Status UpdateCronWorkflow(const spec::Workflow& cron);
+  Status DeleteCronWorkflow(const std::string& name);
+  Status SuspendCronWorkflow(const std::string& name);
+  Status ResumeCronWorkflow(const std::string& name);
+  Result<std::string> GetCronWorkflow(const std::string& name);
+  std::vector<std::string> ListCronWorkflows();
+  // As `argo submit --from cronwf/NAME`: a workflow from its workflowSpec, now.
+  Result<std::string> SubmitFromCron(const std::string& name, const SubmitOptions& options);
+  // Starts the cron runs due by HubOptions::cron_clock and trims their histories; the scheduler
+  // thread does this on its own, tests driving a FakeClock call it after advancing the clock.
+  void ScheduleCrons();
 
   // Commands on a workflow, as the argo CLI names them. NotFound for an unknown workflow,
   // FailedPrecondition when the command does not apply (stopping a finished workflow...).
@@ -150,6 +172,7 @@ class Hub {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<CronScheduler> crons_;  // after impl_: stops first
 };
 
 }  // namespace hubspoke::hub
