@@ -1,6 +1,7 @@
 #include "cron/time_zone.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -46,7 +47,6 @@ Result<TimeZone> TimeZone::Load(const std::string& name) {
                                 " (is the tzdata package installed?)"));
   }
   TimeZone zone;
-  zone.name_ = name.empty() ? "Local" : name;
   // Header: magic(4) version(1) reserved(15) then six 32-bit counts.
   auto counts = [&](size_t at, int64_t c[6]) {
     for (int i = 0; i < 6; ++i) c[i] = BigEndian(data, at + 20 + 4 * i, 4);

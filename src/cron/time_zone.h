@@ -23,7 +23,6 @@ class TimeZone {
   static Result<TimeZone> Load(const std::string& name);
   static TimeZone Utc();
 
-  const std::string& name() const { return name_; }
   // Seconds east of UTC in effect at `utc` (seconds since the epoch).
   int32_t OffsetAt(int64_t utc) const;
   // The instants whose local time is `local` (seconds since 1970-01-01T00:00 local): none when the
@@ -31,7 +30,6 @@ class TimeZone {
   std::vector<int64_t> ToUtc(int64_t local) const;
 
  private:
-  std::string name_ = "UTC";
   std::vector<int64_t> transitions_;  // ascending instants at which offsets_[i] begins
   std::vector<int32_t> offsets_;      // same size as transitions_
   int32_t initial_offset_ = 0;        // before the first transition

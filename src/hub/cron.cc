@@ -61,7 +61,7 @@ struct CronScheduler::Entry {
   }
 };
 
-CronScheduler::CronScheduler(Hub& hub, const Clock& clock, bool thread) : hub_(hub), clock_(clock) {
+CronScheduler::CronScheduler(Hub& hub, const Clock& clock) : hub_(hub), clock_(clock) {
   auto stored = hub_.store().ListCronWorkflows();
   if (!stored) {
     LogError("store: " + stored.error().ToString());
@@ -84,7 +84,7 @@ CronScheduler::CronScheduler(Hub& hub, const Clock& clock, bool thread) : hub_(h
       crons_[r.name] = std::move(*entry);
     }
   }
-  if (thread) thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] { Loop(); });
 }
 
 CronScheduler::~CronScheduler() {

@@ -39,9 +39,9 @@ inline constexpr int64_t kOnTimeSeconds = 5;
 
 class CronScheduler {
  public:
-  // Loads the stored CronWorkflows. With `thread`, a thread calls Tick when a run is due and at
+  // Loads the stored CronWorkflows and starts a thread that calls Tick when a run is due and at
   // least every second (which also trims histories).
-  CronScheduler(Hub& hub, const Clock& clock, bool thread);
+  CronScheduler(Hub& hub, const Clock& clock);
   ~CronScheduler();
   CronScheduler(const CronScheduler&) = delete;
   CronScheduler& operator=(const CronScheduler&) = delete;

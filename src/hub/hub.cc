@@ -1179,7 +1179,7 @@ struct Hub::Impl final : spoke::SpokeListener {
 Hub::Hub(HubOptions options, std::unique_ptr<store::Store> store, spec::Catalog catalog)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(store), std::move(catalog))) {
   const Clock* clock = impl_->options.cron_clock ? impl_->options.cron_clock : &impl_->clock;
-  crons_ = std::make_unique<CronScheduler>(*this, *clock, /*thread=*/true);
+  crons_ = std::make_unique<CronScheduler>(*this, *clock);
 }
 
 Hub::~Hub() { crons_.reset(); }
