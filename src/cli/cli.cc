@@ -37,6 +37,7 @@ struct Loaded {
   std::vector<spec::Workflow> all;        // every document, for lint
   // The positive integers in the ConfigMaps given: the limits of semaphores ("name/key").
   std::map<std::string, int> semaphore_limits;
+  std::vector<std::string> crons;         // names of the CronWorkflows
 };
 
 // Loads every document of every file; WorkflowTemplates go to the catalog.
@@ -56,6 +57,8 @@ Result<Loaded> LoadAll(const std::vector<std::string>& files) {
         out.workflows.push_back(std::move(wf));
       } else if (wf.kind == "WorkflowTemplate" || wf.kind == "ClusterWorkflowTemplate") {
         out.catalog.Add(std::move(wf));
+      } else if (wf.kind == "CronWorkflow") {
+        out.crons.push_back(wf.metadata.name);
       }
     }
   }
@@ -176,6 +179,13 @@ int DoRun(const RunFlags& flags) {
       std::cerr << "; they define WorkflowTemplates " << names << ".\nRun one with: hubspoke run";
       for (const auto& f : flags.files) std::cerr << " " << f;
       std::cerr << " --from workflowtemplate/" << loaded->catalog.Names().front();
+    }
+    if (!loaded->crons.empty()) {
+      std::cerr << "; CronWorkflow " << loaded->crons.front()
+                << " runs on a hub, on its schedule: hubspoke cron create";
+      for (const auto& f : flags.files) std::cerr << " " << f;
+      std::cerr << "\n(and to run it once now: hubspoke submit --from cronworkflow/"
+                << loaded->crons.front() << ")";
     }
     std::cerr << "\n";
     return kExitUsage;
@@ -457,8 +467,8 @@ int Main(int argc, char** argv) {
                    "with `hubspoke template create`)")
       ->check(CLI::ExistingFile);
   submit_cmd->add_option("--from", submit.from,
-                         "submit a stored WorkflowTemplate: "
-                         "workflowtemplate/NAME");
+                         "submit a stored WorkflowTemplate or CronWorkflow's workflowSpec: "
+                         "workflowtemplate/NAME or cronworkflow/NAME");
   submit_cmd->add_option("-p,--parameter", submit.params, "workflow parameter name=value");
   submit_cmd->add_option("--entrypoint", submit.entrypoint, "template to start from");
   submit_cmd->add_option("--name", submit.name, "workflow name");
@@ -610,6 +620,53 @@ int Main(int argc, char** argv) {
     cmd->callback([&tmpl, verb = verb] { tmpl.action = verb; });
   }
 
+  CronFlags cron;
+  CLI::App* cron_cmd = app.add_subcommand(
+      "cron",
+      "Manage the CronWorkflows on a hub, which submits a Workflow from each at its scheduled "
+      "times.\n\nExamples:\n"
+      "  hubspoke cron create nightly.yaml\n  hubspoke cron list\n"
+      "  hubspoke cron get nightly -o json\n  hubspoke cron suspend nightly\n"
+      "  hubspoke cron resume nightly\n  hubspoke cron delete nightly\n"
+      "  hubspoke submit --from cronworkflow/nightly   # one run now");
+  cron_cmd->require_subcommand(1);
+  for (const auto& [verb, what, arg] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"create",
+            "Store the CronWorkflows of FILES on the hub (an existing name is refused).\n\n"
+            "Example:\n  hubspoke cron create nightly.yaml",
+            "files"},
+           {"list",
+            "List the CronWorkflows: their last and next runs, schedules, time zones.\n\n"
+            "Example:\n  hubspoke cron list",
+            ""},
+           {"get",
+            "Print CronWorkflows with their status (YAML unless -o json).\n\nExample:\n"
+            "  hubspoke cron get nightly -o json",
+            "names"},
+           {"delete",
+            "Delete CronWorkflows (the workflows they started stay).\n\nExample:\n"
+            "  hubspoke cron delete nightly",
+            "names"},
+           {"suspend",
+            "Start no more runs until resumed.\n\nExample:\n  hubspoke cron suspend nightly",
+            "names"},
+           {"resume",
+            "Schedule runs again (those missed while suspended are not made up).\n\nExample:\n"
+            "  hubspoke cron resume nightly",
+            "names"}}) {
+    CLI::App* cmd = cron_cmd->add_subcommand(verb, what);
+    add_client(cmd, false);
+    if (!arg.empty()) {
+      auto* opt =
+          cmd->add_option(arg, cron.args, arg == "files" ? "manifest files" : "names")->required();
+      if (arg == "files") opt->check(CLI::ExistingFile);
+    }
+    if (verb == "list") add_output(cmd, cron.output, {"name", "json"});
+    if (verb == "get") add_output(cmd, cron.output, {"json", "yaml"});
+    cmd->callback([&cron, verb = verb] { cron.action = verb; });
+  }
+
   HubFlags hub_flags;
   hub_flags.data_dir = DefaultDataDir();
   hub_flags.version = kVersion;
@@ -732,6 +789,7 @@ int Main(int argc, char** argv) {
     return Act(client, action, std::cout, std::cerr);
   }
   if (*template_cmd) return Templates(client, tmpl, std::cout, std::cerr);
+  if (*cron_cmd) return Crons(client, cron, std::cout, std::cerr);
   if (*hub_cmd) return DoHub(hub_flags);
   if (*spoke_cmd) return DoSpoke(spoke_flags);
   if (*spokes_cmd) return Spokes(client, spokes_output, std::cout, std::cerr);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,8 @@
 #include "cli/summary.h"
 #include "cli/table.h"
 #include "common/clock.h"
+#include "cron/schedule.h"
+#include "cron/time_zone.h"
 #include "hub/serialize.h"
 #include "spec/loader.h"
 
@@ -76,6 +79,7 @@ Result<Json> ParseJson(const std::string& text, const std::string& what) {
   return json;
 }
 
+std::string CronsPath(const std::string& ns) { return "/api/v1/cron-workflows/" + UrlEncode(ns); }
 std::string WorkflowsPath(const std::string& ns) { return "/api/v1/workflows/" + UrlEncode(ns); }
 std::string WorkflowPath(const std::string& ns, const std::string& name) {
   return WorkflowsPath(ns) + "/" + UrlEncode(name);
@@ -289,18 +293,22 @@ Status ApplySubmitFlags(const SubmitFlags& flags, const std::map<std::string, st
   return {};
 }
 
-// "workflowtemplate/NAME" (or argo's other spellings of the kind) to NAME.
-std::optional<std::string> TemplateNameFrom(const std::string& from) {
+// "workflowtemplate/NAME" or "cronworkflow/NAME" (or argo's other spellings of the kinds) to
+// the API's resource kind and NAME.
+std::optional<std::pair<std::string, std::string>> ResourceFrom(const std::string& from) {
   size_t slash = from.find('/');
   if (slash == std::string::npos) return std::nullopt;
   std::string kind = from.substr(0, slash);
   std::transform(kind.begin(), kind.end(), kind.begin(), ::tolower);
-  if (kind != "workflowtemplate" && kind != "workflowtemplates" && kind != "wftmpl") {
-    return std::nullopt;
-  }
   std::string name = from.substr(slash + 1);
   if (name.empty()) return std::nullopt;
-  return name;
+  if (kind == "workflowtemplate" || kind == "workflowtemplates" || kind == "wftmpl") {
+    return std::pair{std::string("WorkflowTemplate"), name};
+  }
+  if (kind == "cronworkflow" || kind == "cronworkflows" || kind == "cronwf") {
+    return std::pair{std::string("CronWorkflow"), name};
+  }
+  return std::nullopt;
 }
 
 // Loads every document of `files`; a load error is a usage error printed with file:line:col.
@@ -430,9 +438,10 @@ int FollowAll(ApiClient& api, const std::string& ns, const std::vector<std::stri
 int SubmitFrom(ApiClient& api, const ClientFlags& client, const SubmitFlags& flags,
                const std::map<std::string, std::string>& labels, std::vector<std::string>& names,
                std::vector<Json>& created, std::ostream& err) {
-  auto tmpl = TemplateNameFrom(flags.from);
-  if (!tmpl) {
-    return Usage(err, "--from " + flags.from + ": expected workflowtemplate/NAME");
+  auto resource = ResourceFrom(flags.from);
+  if (!resource) {
+    return Usage(err,
+                 "--from " + flags.from + ": expected workflowtemplate/NAME or cronworkflow/NAME");
   }
   std::string label_text;
   for (const auto& [k, v] : labels) label_text += (label_text.empty() ? "" : ",") + k + "=" + v;
@@ -441,8 +450,9 @@ int SubmitFrom(ApiClient& api, const ClientFlags& client, const SubmitFlags& fla
                   {"name", flags.name},
                   {"generateName", flags.generate_name},
                   {"labels", label_text}};
-  Json request = {
-      {"resourceKind", "WorkflowTemplate"}, {"resourceName", *tmpl}, {"submitOptions", options}};
+  Json request = {{"resourceKind", resource->first},
+                  {"resourceName", resource->second},
+                  {"submitOptions", options}};
   auto body = api.Post(WorkflowsPath(client.namespace_) + "/submit", request.dump());
   if (!body.ok()) return Report(err, body.error());
   auto wf = ParseJson(*body, "the submitted workflow");
@@ -886,6 +896,155 @@ int Templates(const ClientFlags& client, const TemplateFlags& flags, std::ostrea
       continue;
     }
     out << (flags.output == "json" ? tmpl->dump() + "\n" : hub::JsonToYaml(tmpl->dump()));
+  }
+  return code;
+}
+
+namespace {
+
+// When a CronWorkflow runs next, by its schedules and time zone as the hub reads them.
+std::string NextRun(const Json& cron, Micros now) {
+  const Json spec = cron.value("spec", Json::object());
+  std::vector<std::string> schedules;
+  for (const Json& s : spec.value("schedules", Json::array())) {
+    if (s.is_string()) schedules.push_back(s.get<std::string>());
+  }
+  if (spec.contains("schedule") && spec["schedule"].is_string()) {
+    schedules.push_back(spec["schedule"].get<std::string>());
+  }
+  auto zone = cron::TimeZone::Load(spec.value("timezone", ""));
+  if (!zone.ok()) return "";
+  int64_t after = now / 1'000'000;
+  std::optional<int64_t> best;
+  for (const std::string& text : schedules) {
+    auto schedule = cron::Schedule::Parse(text);
+    if (!schedule.ok()) continue;
+    // @every counts from the last run, as the hub does.
+    int64_t from = after;
+    std::string last = cron.value("status", Json::object()).value("lastScheduledTime", "");
+    if (text.rfind("@every", 0) == 0 && !last.empty()) {
+      std::tm tm{};
+      if (strptime(last.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) from = timegm(&tm);
+      while (true) {
+        std::optional<int64_t> n = schedule->Next(from, *zone);
+        if (!n || *n > after) break;
+        from = *n;
+      }
+    }
+    std::optional<int64_t> n = schedule->Next(from, *zone);
+    if (n && (!best || *n < *best)) best = n;
+  }
+  if (!best) return "";
+  return "in " + Age(now, *best * 1'000'000);
+}
+
+int CronCreate(ApiClient& api, const ClientFlags& client, const CronFlags& flags, std::ostream& out,
+               std::ostream& err) {
+  auto docs = LoadDocuments(flags.args);
+  if (!docs.ok()) return Usage(err, docs.error().ToString());
+  int code = kExitOk;
+  int created = 0;
+  for (const spec::Workflow& doc : *docs) {
+    if (doc.kind != "CronWorkflow") continue;
+    Json manifest = Json::parse(doc.source_json, nullptr, false);
+    std::string what = doc.pos.ToString() + ": CronWorkflow " + doc.metadata.name;
+    auto body =
+        api.Post(CronsPath(NamespaceFor(client, doc)), Json{{"cronWorkflow", manifest}}.dump());
+    if (!body.ok()) {
+      code = Report(err, Error{body.error().code, what + ": " + body.error().message});
+      continue;
+    }
+    ++created;
+    out << "CronWorkflow " << doc.metadata.name << " created\n";
+  }
+  if (created == 0 && code == kExitOk) {
+    return Usage(err,
+                 "no CronWorkflow in the given files (`hubspoke cron create` takes "
+                 "CronWorkflows; submit Workflows with `hubspoke submit`)");
+  }
+  return code;
+}
+
+int CronList(ApiClient& api, const ClientFlags& client, const CronFlags& flags, std::ostream& out,
+             std::ostream& err) {
+  auto body = api.Get(CronsPath(client.namespace_));
+  if (!body.ok()) return Report(err, body.error());
+  auto list = ParseJson(*body, "a cron workflow list");
+  if (!list.ok()) return Report(err, list.error());
+  const Json items = list->value("items", Json::array());
+  if (flags.output == "json") {
+    out << items.dump() << "\n";
+    return kExitOk;
+  }
+  Micros now = SystemClock().Now();
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "AGE", "LAST RUN", "NEXT RUN", "SCHEDULE", "TIMEZONE", "SUSPENDED"}};
+  auto micros = [](const std::string& rfc3339) -> Micros {
+    std::tm tm{};
+    if (rfc3339.empty() || !strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+    return static_cast<Micros>(timegm(&tm)) * 1'000'000;
+  };
+  for (const Json& item : items) {
+    if (flags.output == "name") {
+      out << NameOf(item) << "\n";
+      continue;
+    }
+    const Json spec = item.value("spec", Json::object());
+    std::string schedules;
+    if (spec.contains("schedule")) schedules = spec.value("schedule", "");
+    for (const Json& s : spec.value("schedules", Json::array())) {
+      if (s.is_string()) schedules += (schedules.empty() ? "" : ",") + s.get<std::string>();
+    }
+    Micros created = micros(item.value("metadata", Json::object()).value("creationTimestamp", ""));
+    Micros last = micros(item.value("status", Json::object()).value("lastScheduledTime", ""));
+    bool suspended = spec.value("suspend", false);
+    rows.push_back({NameOf(item), created ? Age(created, now) : "", last ? Age(last, now) : "N/A",
+                    suspended ? "N/A" : NextRun(item, now), schedules, spec.value("timezone", ""),
+                    suspended ? "true" : "false"});
+  }
+  if (flags.output != "name") PrintTable(rows, out);
+  return kExitOk;
+}
+
+}  // namespace
+
+int Crons(const ClientFlags& client, const CronFlags& flags, std::ostream& out, std::ostream& err) {
+  if (flags.action != "list" && flags.args.empty()) {
+    return Usage(
+        err, "cron " + flags.action + " needs " + (flags.action == "create" ? "files" : "names"));
+  }
+  auto api = Connect(client);
+  if (!api.ok()) return Report(err, api.error());
+  if (flags.action == "create") return CronCreate(**api, client, flags, out, err);
+  if (flags.action == "list") return CronList(**api, client, flags, out, err);
+  int code = kExitOk;
+  for (const std::string& name : flags.args) {
+    std::string path = CronsPath(client.namespace_) + "/" + UrlEncode(name);
+    Result<std::string> body = std::string();
+    if (flags.action == "delete") {
+      body = (*api)->Delete(path);
+    } else if (flags.action == "suspend" || flags.action == "resume") {
+      body = (*api)->Put(path + "/" + flags.action, "{}");
+    } else {
+      body = (*api)->Get(path);
+    }
+    if (!body.ok()) {
+      code = Report(err, body.error());
+      continue;
+    }
+    if (flags.action == "delete") {
+      out << "CronWorkflow " << name << " deleted\n";
+    } else if (flags.action == "suspend" || flags.action == "resume") {
+      out << "CronWorkflow " << name << (flags.action == "suspend" ? " suspended" : " resumed")
+          << "\n";
+    } else {
+      auto cron = ParseJson(*body, "a cron workflow");
+      if (!cron.ok()) {
+        code = Report(err, cron.error());
+        continue;
+      }
+      out << (flags.output == "json" ? cron->dump() + "\n" : hub::JsonToYaml(cron->dump()));
+    }
   }
   return code;
 }

@@ -68,6 +68,12 @@ struct TemplateFlags {
   std::string output;             // list: name, json; get: json, yaml
 };
 
+struct CronFlags {
+  std::string action;             // create, list, get, delete, suspend, resume
+  std::vector<std::string> args;  // files (create) or names
+  std::string output;             // list: name, json; get: json, yaml
+};
+
 int Submit(const ClientFlags& client, const SubmitFlags& flags, std::ostream& out,
            std::ostream& err);
 int List(const ClientFlags& client, const ListFlags& flags, std::ostream& out, std::ostream& err);
@@ -89,6 +95,8 @@ int Delete(const ClientFlags& client, const std::vector<std::string>& names, std
 int Act(const ClientFlags& client, const ActionFlags& flags, std::ostream& out, std::ostream& err);
 int Templates(const ClientFlags& client, const TemplateFlags& flags, std::ostream& out,
               std::ostream& err);
+// `hubspoke cron ...`: CronWorkflows on a hub.
+int Crons(const ClientFlags& client, const CronFlags& flags, std::ostream& out, std::ostream& err);
 
 // `hubspoke spokes`: the spokes connected to the hub (GET /api/v1/spokes); `output`: "", json,
 // name.

@@ -494,6 +494,11 @@ struct Engine::Impl {
     g.Set("workflow.parameters.json", expr::AggregateParameters(rows));
     for (const auto& [k, v] : run.st.labels) g.Set("workflow.labels." + k, v);
     for (const auto& [k, v] : run.spec.metadata.annotations) g.Set("workflow.annotations." + k, v);
+    // A CronWorkflow's run: the time it was scheduled for.
+    auto scheduled = run.spec.metadata.annotations.find("workflows.argoproj.io/scheduled-time");
+    if (scheduled != run.spec.metadata.annotations.end()) {
+      g.Set("workflow.scheduledTime", scheduled->second);
+    }
   }
 
   // Resolves a template's inputs from the arguments given to it.

@@ -537,6 +537,9 @@ struct HttpApi::Impl {
   void ListWorkflows(const httplib::Request& req, httplib::Response& res);
   void CreateWorkflow(const httplib::Request& req, httplib::Response& res);
   void SubmitFrom(const httplib::Request& req, httplib::Response& res);
+  // The CronWorkflow `name` of namespace `ns` (NotFound when in another one).
+  Result<Json> Cron(const std::string& ns, const std::string& name);
+  void PutCron(const httplib::Request& req, httplib::Response& res, bool create);
   void Command(const httplib::Request& req, httplib::Response& res);
   void Logs(const httplib::Request& req, httplib::Response& res);
   void Events(const httplib::Request& req, httplib::Response& res);
@@ -704,10 +707,12 @@ void HttpApi::Impl::SubmitFrom(const httplib::Request& req, httplib::Response& r
   }
   auto kind = StringField(body, "resourceKind", "resourceKind");
   if (!kind.ok()) return SendRequestError(res, kind.error());
-  if (*kind != "WorkflowTemplate" && *kind != "ClusterWorkflowTemplate") {
-    return SendError(res, 400, kCodeInvalidArgument,
-                     "\"resourceKind\" must be WorkflowTemplate or ClusterWorkflowTemplate",
-                     "resourceKind");
+  if (*kind != "WorkflowTemplate" && *kind != "ClusterWorkflowTemplate" &&
+      *kind != "CronWorkflow") {
+    return SendError(
+        res, 400, kCodeInvalidArgument,
+        "\"resourceKind\" must be WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow",
+        "resourceKind");
   }
   auto name = StringField(body, "resourceName", "resourceName");
   if (!name.ok()) return SendRequestError(res, name.error());
@@ -747,7 +752,11 @@ void HttpApi::Impl::SubmitFrom(const httplib::Request& req, httplib::Response& r
     }
     options.labels[item.substr(0, eq)] = item.substr(eq + 1);
   }
-  auto submitted = hub.SubmitFrom(*name, options);
+  if (*kind == "CronWorkflow") {
+    if (auto cron = Cron(ns, *name); !cron.ok()) return SendHubError(res, cron.error());
+  }
+  auto submitted =
+      *kind == "CronWorkflow" ? hub.SubmitFromCron(*name, options) : hub.SubmitFrom(*name, options);
   if (!submitted.ok()) return SendHubError(res, submitted.error());
   SendWorkflow(res, ns, *submitted);
 }
@@ -1024,6 +1033,55 @@ void HttpApi::Impl::PutTemplate(const httplib::Request& req, httplib::Response& 
   SendTemplate(res, ns, tmpl->metadata.name);
 }
 
+Result<Json> HttpApi::Impl::Cron(const std::string& ns, const std::string& name) {
+  auto text = hub.GetCronWorkflow(name);
+  if (!text.ok()) return Fail(text.error());
+  Json cron = Json::parse(*text, nullptr, false);
+  if (cron["metadata"].value("namespace", "default") != ns) {
+    return Fail(NotFound("cron workflow " + name + " not found in namespace " + ns));
+  }
+  return cron;
+}
+
+void HttpApi::Impl::PutCron(const httplib::Request& req, httplib::Response& res, bool create) {
+  const std::string ns = req.matches[1];
+  auto body = RequiredObject(req, "cronWorkflow");
+  if (!body.ok()) return SendRequestError(res, body.error());
+  Json& manifest = (*body)["cronWorkflow"];
+  if (!create) {
+    const std::string name = req.matches[2];
+    Json& metadata = manifest["metadata"];
+    if (metadata.is_null()) metadata = Json::object();
+    if (!metadata.is_object()) {
+      return SendError(res, 400, kCodeInvalidArgument,
+                       "\"cronWorkflow.metadata\" must be an object", "cronWorkflow.metadata");
+    }
+    if (!metadata.contains("name")) metadata["name"] = name;
+    if (metadata["name"] != name) {
+      return SendError(
+          res, 400, kCodeInvalidArgument,
+          "\"cronWorkflow.metadata.name\" differs from the name in the path (" + name + ")",
+          "cronWorkflow.metadata.name");
+    }
+    if (auto existing = Cron(ns, name); !existing.ok()) {
+      return SendHubError(res, existing.error());
+    }
+  }
+  // Status is the hub's to keep.
+  manifest.erase("status");
+  auto cron = LoadRequestManifest(manifest, ns, "cronWorkflow", {"CronWorkflow"});
+  if (!cron.ok()) return SendRequestError(res, cron.error());
+  if (cron->metadata.name.empty()) {
+    return SendError(res, 400, kCodeInvalidArgument, "\"cronWorkflow.metadata.name\" is required",
+                     "cronWorkflow.metadata.name");
+  }
+  Status done = create ? hub.CreateCronWorkflow(*cron) : hub.UpdateCronWorkflow(*cron);
+  if (!done.ok()) return SendHubError(res, done.error());
+  auto stored = Cron(ns, cron->metadata.name);
+  if (!stored.ok()) return SendHubError(res, stored.error());
+  SendJson(res, *stored);
+}
+
 void HttpApi::Impl::ServeUi(const httplib::Request& req, httplib::Response& res) {
   // An unknown API path stays a JSON 404 (the error handler writes it).
   if (req.path.rfind("/api/", 0) == 0) {
@@ -1059,6 +1117,7 @@ void HttpApi::Impl::ServeUi(const httplib::Request& req, httplib::Response& res)
 void HttpApi::Impl::Routes() {
   const std::string kWorkflows = "/api/v1/workflows/([^/]+)";
   const std::string kTemplates = "/api/v1/workflow-templates/([^/]+)";
+  const std::string kCrons = "/api/v1/cron-workflows/([^/]+)";
   auto bind = [this](void (Impl::*method)(const httplib::Request&, httplib::Response&)) {
     return Guard([this, method](const httplib::Request& req, httplib::Response& res) {
       (this->*method)(req, res);
@@ -1189,6 +1248,53 @@ void HttpApi::Impl::Routes() {
                     return SendHubError(res, s.error());
                   SendJson(res, Json::object());
                 }));
+
+  server.Get(kCrons, Guard([this](const httplib::Request& req, httplib::Response& res) {
+               const std::string ns = req.matches[1];
+               Json items = Json::array();
+               for (const std::string& text : hub.ListCronWorkflows()) {
+                 Json cron = Json::parse(text, nullptr, false);
+                 if (cron["metadata"].value("namespace", "default") == ns) {
+                   items.push_back(std::move(cron));
+                 }
+               }
+               SendJson(res, {{"items", items}});
+             }));
+  server.Post(kCrons, Guard([this](const httplib::Request& req, httplib::Response& res) {
+                PutCron(req, res, /*create=*/true);
+              }));
+  server.Get(kCrons + "/([^/]+)",
+             Guard([this](const httplib::Request& req, httplib::Response& res) {
+               auto cron = Cron(req.matches[1], req.matches[2]);
+               if (!cron.ok()) return SendHubError(res, cron.error());
+               SendJson(res, *cron);
+             }));
+  server.Put(kCrons + "/([^/]+)",
+             Guard([this](const httplib::Request& req, httplib::Response& res) {
+               PutCron(req, res, /*create=*/false);
+             }));
+  server.Delete(kCrons + "/([^/]+)",
+                Guard([this](const httplib::Request& req, httplib::Response& res) {
+                  const std::string ns = req.matches[1], name = req.matches[2];
+                  if (auto cron = Cron(ns, name); !cron.ok()) {
+                    return SendHubError(res, cron.error());
+                  }
+                  if (Status s = hub.DeleteCronWorkflow(name); !s.ok()) {
+                    return SendHubError(res, s.error());
+                  }
+                  SendJson(res, Json::object());
+                }));
+  server.Put(kCrons + "/([^/]+)/(suspend|resume)",
+             Guard([this](const httplib::Request& req, httplib::Response& res) {
+               const std::string ns = req.matches[1], name = req.matches[2];
+               if (auto cron = Cron(ns, name); !cron.ok()) return SendHubError(res, cron.error());
+               Status done = req.matches[3] == "suspend" ? hub.SuspendCronWorkflow(name)
+                                                         : hub.ResumeCronWorkflow(name);
+               if (!done.ok()) return SendHubError(res, done.error());
+               auto cron = Cron(ns, name);
+               if (!cron.ok()) return SendHubError(res, cron.error());
+               SendJson(res, *cron);
+             }));
 
   // The web UI: its pages and files need no token (the page asks for it, the API checks it).
   // Registered last, so every API route above keeps priority.

@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "common/log.h"
+#include "hub/cron.h"
 #include "hub/events.h"
 #include "hub/serialize.h"
 #include "spec/loader.h"
@@ -1177,9 +1178,24 @@ struct Hub::Impl final : spoke::SpokeListener {
 };
 
 Hub::Hub(HubOptions options, std::unique_ptr<store::Store> store, spec::Catalog catalog)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(store), std::move(catalog))) {}
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(store), std::move(catalog))) {
+  const Clock* clock = impl_->options.cron_clock ? impl_->options.cron_clock : &impl_->clock;
+  crons_ = std::make_unique<CronScheduler>(*this, *clock);
+}
 
-Hub::~Hub() = default;
+Hub::~Hub() { crons_.reset(); }
+
+Status Hub::CreateCronWorkflow(const spec::Workflow& cron) { return crons_->Create(cron); }
+Status Hub::UpdateCronWorkflow(const spec::Workflow& cron) { return crons_->Update(cron); }
+Status Hub::DeleteCronWorkflow(const std::string& name) { return crons_->Delete(name); }
+Status Hub::SuspendCronWorkflow(const std::string& name) { return crons_->Suspend(name); }
+Status Hub::ResumeCronWorkflow(const std::string& name) { return crons_->Resume(name); }
+Result<std::string> Hub::GetCronWorkflow(const std::string& name) { return crons_->Get(name); }
+std::vector<std::string> Hub::ListCronWorkflows() { return crons_->List(); }
+Result<std::string> Hub::SubmitFromCron(const std::string& name, const SubmitOptions& options) {
+  return crons_->SubmitFrom(name, options);
+}
+void Hub::ScheduleCrons() { crons_->Tick(); }
 
 Result<std::string> Hub::Submit(const spec::Workflow& manifest, const SubmitOptions& options) {
   return impl_->Call<Result<std::string>>([&]() -> Result<std::string> {

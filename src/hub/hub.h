@@ -46,6 +46,9 @@ struct HubOptions {
   // Limits of synchronization semaphores, by configMapKeyRef "name/key" (Argo reads them from a
   // ConfigMap; here they are configured).
   std::map<std::string, int> semaphore_limits;
+  // The clock CronWorkflow schedules read (a FakeClock in tests; the scheduler thread still
+  // wakes every second). nullptr: the system clock.
+  const Clock* cron_clock = nullptr;
 };
 
 // Adds a --semaphore flag's "NAME/KEY=LIMIT" to `limits`; false when it is malformed.
@@ -72,6 +75,8 @@ struct SubmitOptions {
   std::map<std::string, std::string> labels;                    // added to metadata.labels
 };
 
+class CronScheduler;
+
 class Hub {
  public:
   // Opens the hub on `store`: WorkflowTemplates stored there join `catalog`, and every workflow
@@ -97,6 +102,23 @@ class Hub {
   Status CreateTemplate(const spec::Workflow& tmpl);
   Status UpdateTemplate(const spec::Workflow& tmpl);
   Status DeleteTemplate(const std::string& name);
+
+  // CronWorkflows (hub/cron.h), stored and scheduled by the hub. Create fails with AlreadyExists,
+  // the others with NotFound; a cron whose workflowSpec has lint errors is refused. Get and List
+  // give the CronWorkflow as Argo shapes it (with status.active and status.lastScheduledTime) as
+  // JSON.
+  Status CreateCronWorkflow(const spec::Workflow& cron);
+  Status UpdateCronWorkflow(const spec::Workflow& cron);
+  Status DeleteCronWorkflow(const std::string& name);
+  Status SuspendCronWorkflow(const std::string& name);
+  Status ResumeCronWorkflow(const std::string& name);
+  Result<std::string> GetCronWorkflow(const std::string& name);
+  std::vector<std::string> ListCronWorkflows();
+  // As `argo submit --from cronwf/NAME`: a workflow from its workflowSpec, now.
+  Result<std::string> SubmitFromCron(const std::string& name, const SubmitOptions& options);
+  // Starts the cron runs due by HubOptions::cron_clock and trims their histories; the scheduler
+  // thread does this on its own, tests driving a FakeClock call it after advancing the clock.
+  void ScheduleCrons();
 
   // Commands on a workflow, as the argo CLI names them. NotFound for an unknown workflow,
   // FailedPrecondition when the command does not apply (stopping a finished workflow...).
@@ -156,6 +178,7 @@ class Hub {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<CronScheduler> crons_;  // after impl_: stops first
 };
 
 }  // namespace hubspoke::hub

@@ -11,6 +11,9 @@
 #include <sstream>
 #include <utility>
 
+#include "cron/schedule.h"
+#include "cron/time_zone.h"
+
 namespace hubspoke::spec {
 namespace {
 
@@ -159,8 +162,7 @@ class DocReader {
     ReadMetadata(Get(doc, "metadata"), wf.metadata);
     YAML::Node spec = Map(Get(doc, "spec"), "spec");
     if (kind == "CronWorkflow") {
-      wf.cron_schedules = ScheduleList(spec);
-      wf.cron_timezone = Text(Get(spec, "timezone"), "spec.timezone");
+      ReadCronSpec(spec, wf.cron);
       spec = Map(Get(spec, "workflowSpec"), "spec.workflowSpec");
     }
     ReadSpec(spec, wf.spec);
@@ -239,11 +241,60 @@ class DocReader {
     return "";
   }
 
-  std::vector<std::string> ScheduleList(const YAML::Node& spec) const {
-    std::vector<std::string> out = TextList(Get(spec, "schedules"), "spec.schedules");
-    std::string one = Text(Get(spec, "schedule"), "spec.schedule");
-    if (!one.empty()) out.insert(out.begin(), one);
-    return out;
+  int64_t Integer(const YAML::Node& n, const std::string& what, int64_t min) const {
+    std::string s = Text(n, what);
+    if (s.empty() || s.size() > 12 || s.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoll(s) < min) {
+      FailAt(n, what + " must be a whole number of at least " + std::to_string(min) + ", got \"" +
+                    s + "\"");
+    }
+    return std::stoll(s);
+  }
+
+  // spec of a CronWorkflow, every schedule and the time zone checked.
+  void ReadCronSpec(const YAML::Node& spec, CronSpec& c) const {
+    std::vector<YAML::Node> schedules;
+    if (Present(Get(spec, "schedule"))) schedules.push_back(Get(spec, "schedule"));
+    for (const YAML::Node& item : List(Get(spec, "schedules"), "spec.schedules")) {
+      schedules.push_back(item);
+    }
+    if (schedules.empty()) FailAt(spec, "a CronWorkflow needs spec.schedule or spec.schedules");
+    for (const YAML::Node& n : schedules) {
+      std::string text = Text(n, "spec.schedules item");
+      auto parsed = cron::Schedule::Parse(text);
+      if (!parsed) FailAt(n, parsed.error().message);
+      c.schedules.push_back(parsed->text());
+    }
+    YAML::Node tz = Get(spec, "timezone");
+    c.timezone = Text(tz, "spec.timezone");
+    if (!c.timezone.empty()) {
+      if (auto zone = cron::TimeZone::Load(c.timezone); !zone) FailAt(tz, zone.error().message);
+    }
+    YAML::Node policy = Get(spec, "concurrencyPolicy");
+    if (Present(policy)) {
+      c.concurrency_policy = Text(policy, "spec.concurrencyPolicy");
+      if (c.concurrency_policy != "Allow" && c.concurrency_policy != "Forbid" &&
+          c.concurrency_policy != "Replace") {
+        FailAt(policy, "spec.concurrencyPolicy must be Allow, Forbid or Replace, got \"" +
+                           c.concurrency_policy + "\"");
+      }
+    }
+    if (YAML::Node n = Get(spec, "startingDeadlineSeconds"); Present(n)) {
+      c.starting_deadline_seconds = Integer(n, "spec.startingDeadlineSeconds", 0);
+    }
+    c.suspend = Bool(Get(spec, "suspend"), "spec.suspend");
+    if (YAML::Node n = Get(spec, "successfulJobsHistoryLimit"); Present(n)) {
+      c.successful_jobs_history_limit =
+          static_cast<int>(Integer(n, "spec.successfulJobsHistoryLimit", 0));
+    }
+    if (YAML::Node n = Get(spec, "failedJobsHistoryLimit"); Present(n)) {
+      c.failed_jobs_history_limit = static_cast<int>(Integer(n, "spec.failedJobsHistoryLimit", 0));
+    }
+    c.when = Text(Get(spec, "when"), "spec.when");
+    YAML::Node meta = Map(Get(spec, "workflowMetadata"), "spec.workflowMetadata");
+    c.workflow_metadata.labels = TextMap(Get(meta, "labels"), "spec.workflowMetadata.labels");
+    c.workflow_metadata.annotations =
+        TextMap(Get(meta, "annotations"), "spec.workflowMetadata.annotations");
   }
 
   // --- documents ----------------------------------------------------------------------------

@@ -307,13 +307,25 @@ struct WorkflowSpec {
   std::string resolved_template;
 };
 
+// A CronWorkflow's spec beside its workflowSpec (Argo's names and defaults).
+struct CronSpec {
+  std::vector<std::string> schedules;  // spec.schedule and spec.schedules, each a valid schedule
+  std::string timezone;                // IANA name; "" is the hub's local zone
+  std::string concurrency_policy = "Allow";  // Allow, Forbid or Replace
+  std::optional<int64_t> starting_deadline_seconds;
+  bool suspend = false;
+  int successful_jobs_history_limit = 3;
+  int failed_jobs_history_limit = 1;
+  std::string when;            // an expression; a run starts only when it is true
+  Metadata workflow_metadata;  // spec.workflowMetadata: labels and annotations of each run
+};
+
 // One YAML document of kind Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow
 // (whose spec.workflowSpec is loaded as `spec`).
 struct Workflow {
   std::string api_version;
   std::string kind;
-  std::vector<std::string> cron_schedules;  // CronWorkflow: spec.schedule / spec.schedules
-  std::string cron_timezone;                // CronWorkflow: spec.timezone
+  CronSpec cron;  // CronWorkflow only
   Metadata metadata;
   WorkflowSpec spec;
   std::string source_json;  // the whole document as compact JSON (for -o json and child creation)

@@ -57,6 +57,13 @@ CREATE TABLE memos (
   PRIMARY KEY (cache, key)
 );
 )sql",
+    // 3 -> 4: CronWorkflows (manifest and status), scheduled by the hub.
+    R"sql(
+CREATE TABLE cron_workflows (
+  name TEXT PRIMARY KEY NOT NULL CHECK (name <> ''),
+  body_json TEXT NOT NULL
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
@@ -85,6 +92,11 @@ INSERT INTO memos (cache, key, body_json) VALUES (?1, ?2, ?3)
 ON CONFLICT (cache, key) DO UPDATE SET body_json = excluded.body_json)sql";
 constexpr const char* kDeleteTemplate = "DELETE FROM templates WHERE name = ?1";
 constexpr const char* kListTemplates = "SELECT name, body_json FROM templates ORDER BY name";
+constexpr const char* kPutCron = R"sql(
+INSERT INTO cron_workflows (name, body_json) VALUES (?1, ?2)
+ON CONFLICT (name) DO UPDATE SET body_json = excluded.body_json)sql";
+constexpr const char* kDeleteCron = "DELETE FROM cron_workflows WHERE name = ?1";
+constexpr const char* kListCrons = "SELECT name, body_json FROM cron_workflows ORDER BY name";
 
 int BindOne(sqlite3_stmt* stmt, int index, std::string_view value) {
   // SQLITE_STATIC: every value outlives the step that reads it.
@@ -521,6 +533,44 @@ Result<std::vector<TemplateRecord>> SqliteStore::ListTemplates() {
   }
   if (rc != SQLITE_DONE) return Fail(SqlError("list templates"));
   return templates;
+}
+
+Status SqliteStore::PutCronWorkflow(const CronWorkflowRecord& cron) {
+  std::lock_guard lock(mu_);
+  auto stmt = Prepare(kPutCron);
+  if (!stmt) return stmt.error();
+  ResetOnExit reset(*stmt);
+  if (BindAll(*stmt, cron.name, cron.body_json) != SQLITE_OK ||
+      sqlite3_step(*stmt) != SQLITE_DONE) {
+    return SqlError("put cron workflow '" + cron.name + "'");
+  }
+  return {};
+}
+
+Status SqliteStore::DeleteCronWorkflow(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto stmt = Prepare(kDeleteCron);
+  if (!stmt) return stmt.error();
+  ResetOnExit reset(*stmt);
+  if (BindAll(*stmt, name) != SQLITE_OK || sqlite3_step(*stmt) != SQLITE_DONE) {
+    return SqlError("delete cron workflow '" + name + "'");
+  }
+  if (sqlite3_changes(db_) == 0) return NotFound("cron workflow '" + name + "' not found");
+  return {};
+}
+
+Result<std::vector<CronWorkflowRecord>> SqliteStore::ListCronWorkflows() {
+  std::lock_guard lock(mu_);
+  auto stmt = Prepare(kListCrons);
+  if (!stmt) return Fail(stmt.error());
+  ResetOnExit reset(*stmt);
+  std::vector<CronWorkflowRecord> crons;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    crons.push_back(CronWorkflowRecord{ColumnText(*stmt, 0), ColumnText(*stmt, 1)});
+  }
+  if (rc != SQLITE_DONE) return Fail(SqlError("list cron workflows"));
+  return crons;
 }
 
 Result<std::vector<MemoRecord>> SqliteStore::ListMemos() {

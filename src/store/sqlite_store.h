@@ -23,7 +23,7 @@ struct sqlite3_stmt;
 namespace hubspoke::store {
 
 // The schema version this build creates and understands.
-inline constexpr int kSqliteSchemaVersion = 3;
+inline constexpr int kSqliteSchemaVersion = 4;
 
 class SqliteStore final : public Store {
  public:
@@ -51,6 +51,11 @@ class SqliteStore final : public Store {
   // Ordered by name.
   Result<std::vector<TemplateRecord>> ListTemplates() override;
   Result<std::vector<MemoRecord>> ListMemos() override;
+  Status PutCronWorkflow(const CronWorkflowRecord& cron) override;
+  // NotFound when there is no such cron workflow.
+  Status DeleteCronWorkflow(const std::string& name) override;
+  // Ordered by name.
+  Result<std::vector<CronWorkflowRecord>> ListCronWorkflows() override;
   int SchemaVersion() const override { return schema_version_; }
 
  private:

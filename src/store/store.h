@@ -53,6 +53,12 @@ struct MemoRecord {
   std::string body_json;
 };
 
+// A CronWorkflow: its manifest and the hub's scheduling status, as JSON the hub produced.
+struct CronWorkflowRecord {
+  std::string name;
+  std::string body_json;
+};
+
 struct Batch {
   std::vector<WorkflowRecord> workflows;       // upserted by name
   std::vector<NodeRecord> nodes;               // upserted by (workflow, id)
@@ -87,6 +93,9 @@ class Store {
   virtual Status DeleteTemplate(const std::string& name) = 0;
   virtual Result<std::vector<TemplateRecord>> ListTemplates() = 0;
   virtual Result<std::vector<MemoRecord>> ListMemos() = 0;
+  virtual Status PutCronWorkflow(const CronWorkflowRecord& cron) = 0;
+  virtual Status DeleteCronWorkflow(const std::string& name) = 0;
+  virtual Result<std::vector<CronWorkflowRecord>> ListCronWorkflows() = 0;
   virtual int SchemaVersion() const = 0;
 };
 

@@ -567,5 +567,69 @@ TEST_F(HttpApiTest, StreamsAreCappedAndFreedWhenTheirClientsHangUp) {
   EXPECT_TRUE(accepted);
 }
 
+TEST_F(HttpApiTest, CronWorkflowsAreCreatedListedSuspendedAndDeleted) {
+  const std::string base = "/api/v1/cron-workflows/default";
+  Json cron = Json::parse(R"({
+    "metadata": {"name": "nightly"},
+    "spec": {"schedule": "0 2 * * *", "timezone": "Europe/Berlin",
+             "workflowSpec": {"entrypoint": "main", "templates": [
+               {"name": "main", "container": {"image": "alpine:3", "command": ["true"]}}]}}})");
+  Reply created = Post(base, Json{{"cronWorkflow", cron}});
+  ASSERT_EQ(created.status, 200) << created.text;
+  EXPECT_EQ(created.body["kind"], "CronWorkflow");
+  EXPECT_EQ(created.body["metadata"]["namespace"], "default");
+  EXPECT_FALSE(created.body["metadata"].value("creationTimestamp", "").empty());
+  EXPECT_EQ(created.body["status"]["active"], Json::array());
+
+  Reply again = Post(base, Json{{"cronWorkflow", cron}});
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(again.body["code"], 6);
+
+  Json bad = cron;
+  bad["metadata"]["name"] = "bad";
+  bad["spec"]["schedule"] = "0 25 * * *";
+  Reply refused = Post(base, Json{{"cronWorkflow", bad}});
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(refused.body["code"], 3);
+  EXPECT_NE(refused.body.value("message", "").find("hour field \"25\": 25 is out of range 0-23"),
+            std::string::npos)
+      << refused.text;
+
+  Reply list = Get(base);
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(list.body["items"].size(), 1u);
+  EXPECT_EQ(list.body["items"][0]["metadata"]["name"], "nightly");
+  EXPECT_EQ(Get("/api/v1/cron-workflows/other").body["items"].size(), 0u);
+  EXPECT_EQ(Get("/api/v1/cron-workflows/other/nightly").status, 404);
+
+  Reply suspended = Put(base + "/nightly/suspend");
+  ASSERT_EQ(suspended.status, 200) << suspended.text;
+  EXPECT_EQ(suspended.body["spec"]["suspend"], true);
+  EXPECT_EQ(Put(base + "/nightly/resume").body["spec"]["suspend"], false);
+
+  Json updated = cron;
+  updated["spec"]["schedule"] = "@hourly";
+  Reply put = Put(base + "/nightly", Json{{"cronWorkflow", updated}});
+  ASSERT_EQ(put.status, 200) << put.text;
+  EXPECT_EQ(put.body["spec"]["schedule"], "@hourly");
+  EXPECT_EQ(put.body["metadata"]["creationTimestamp"],
+            created.body["metadata"]["creationTimestamp"]);
+  EXPECT_EQ(Put(base + "/other", Json{{"cronWorkflow", updated}}).status, 400);  // name differs
+
+  Reply run = Post("/api/v1/workflows/default/submit",
+                   Json{{"resourceKind", "CronWorkflow"}, {"resourceName", "nightly"}});
+  ASSERT_EQ(run.status, 200) << run.text;
+  EXPECT_EQ(run.body["metadata"]["labels"]["workflows.argoproj.io/cron-workflow"], "nightly");
+
+  auto anonymous = NewClient();
+  EXPECT_EQ(ToReply(anonymous->Get(base.c_str())).status, 401);
+
+  EXPECT_EQ(Delete(base + "/nightly").status, 200);
+  Reply gone = Get(base + "/nightly");
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_EQ(gone.body["code"], 5);
+  EXPECT_EQ(Put(base + "/nightly/suspend").status, 404);
+}
+
 }  // namespace
 }  // namespace hubspoke::hub

@@ -359,8 +359,61 @@ spec:
   EXPECT_EQ(wf.kind, "CronWorkflow");
   EXPECT_EQ(wf.spec.entrypoint, "m");
   EXPECT_EQ(wf.spec.templates[0].kind, Template::Kind::kSuspend);
-  EXPECT_THAT(wf.cron_schedules, ElementsAre("* * * * *"));
-  EXPECT_EQ(wf.cron_timezone, "UTC");
+  EXPECT_THAT(wf.cron.schedules, ElementsAre("* * * * *"));
+  EXPECT_EQ(wf.cron.timezone, "UTC");
+  EXPECT_EQ(wf.cron.concurrency_policy, "Allow");
+  EXPECT_EQ(wf.cron.successful_jobs_history_limit, 3);
+  EXPECT_EQ(wf.cron.failed_jobs_history_limit, 1);
+  EXPECT_FALSE(wf.cron.starting_deadline_seconds.has_value());
+  EXPECT_FALSE(wf.cron.suspend);
+}
+
+TEST(LoaderTest, CronWorkflowKeepsItsSchedulingFields) {
+  Workflow wf = LoadOne(R"(kind: CronWorkflow
+metadata: {name: c}
+spec:
+  schedule: "@daily"
+  schedules: ["*/3 * * * 1-5"]
+  timezone: America/Los_Angeles
+  concurrencyPolicy: Replace
+  startingDeadlineSeconds: 30
+  suspend: true
+  successfulJobsHistoryLimit: 4
+  failedJobsHistoryLimit: 0
+  when: "{{= true }}"
+  workflowMetadata: {labels: {team: a}}
+  workflowSpec:
+    entrypoint: m
+    templates:
+    - {name: m, suspend: {}}
+)");
+  EXPECT_THAT(wf.cron.schedules, ElementsAre("@daily", "*/3 * * * 1-5"));
+  EXPECT_EQ(wf.cron.timezone, "America/Los_Angeles");
+  EXPECT_EQ(wf.cron.concurrency_policy, "Replace");
+  EXPECT_EQ(wf.cron.starting_deadline_seconds, 30);
+  EXPECT_TRUE(wf.cron.suspend);
+  EXPECT_EQ(wf.cron.successful_jobs_history_limit, 4);
+  EXPECT_EQ(wf.cron.failed_jobs_history_limit, 0);
+  EXPECT_EQ(wf.cron.when, "{{= true }}");
+  EXPECT_EQ(wf.cron.workflow_metadata.labels.at("team"), "a");
+}
+
+TEST(LoaderTest, CronWorkflowErrorsPointAtTheField) {
+  const std::string head = "kind: CronWorkflow\nmetadata: {name: c}\nspec:\n";
+  const std::string body = "  workflowSpec: {entrypoint: m, templates: [{name: m, suspend: {}}]}\n";
+  EXPECT_EQ(LoadError(head + "  schedules:\n  - \"61 * * * *\"\n" + body),
+            "t.yaml:5:5: schedule \"61 * * * *\": minute field \"61\": 61 is out of range 0-59");
+  EXPECT_EQ(LoadError(head + "  schedule: \"@daily\"\n  timezone: Mars/Olympus\n" + body),
+            "t.yaml:5:13: unknown time zone \"Mars/Olympus\": no time zone data at "
+            "/usr/share/zoneinfo/Mars/Olympus (is the tzdata package installed?)");
+  EXPECT_EQ(LoadError(head + "  schedule: \"@daily\"\n  concurrencyPolicy: Sometimes\n" + body),
+            "t.yaml:5:22: spec.concurrencyPolicy must be Allow, Forbid or Replace, got "
+            "\"Sometimes\"");
+  EXPECT_EQ(LoadError(head + "  schedule: \"@daily\"\n  startingDeadlineSeconds: -5\n" + body),
+            "t.yaml:5:28: spec.startingDeadlineSeconds must be a whole number of at least 0, got "
+            "\"-5\"");
+  EXPECT_THAT(LoadError(head + body),
+              HasSubstr("a CronWorkflow needs spec.schedule or spec.schedules"));
 }
 
 TEST(LoaderTest, InlineTemplatesAreAddedUnderGeneratedNames) {

@@ -517,8 +517,8 @@ TEST_F(SqliteStoreTest, AVersionOneDatabaseGainsTheEventLog) {
     ASSERT_TRUE(store->Apply(Batch{.workflows = {Workflow("old")}}).ok());
   }
   RawExec(
-      "DROP TABLE events; DROP TABLE memos; UPDATE meta SET value = 1 WHERE key = "
-      "'schema_version'");
+      "DROP TABLE events; DROP TABLE memos; DROP TABLE cron_workflows; UPDATE meta SET value = 1 "
+      "WHERE key = 'schema_version'");
   auto store = OpenOrDie();
   EXPECT_EQ(store->SchemaVersion(), kSqliteSchemaVersion);
   EXPECT_EQ(Names(*store->ListWorkflows({})), std::vector<std::string>{"old"});
@@ -539,6 +539,36 @@ TEST_F(SqliteStoreTest, MemosAreUpsertedByCacheAndKeyAndKeptAcrossOpens) {
   for (const MemoRecord& m : *memos) rows.push_back(m.cache + "/" + m.key + "=" + m.body_json);
   std::sort(rows.begin(), rows.end());
   EXPECT_EQ(rows, (std::vector<std::string>{"c1/k={\"v\":2}", "c2/k={}"}));
+}
+
+TEST_F(SqliteStoreTest, CronWorkflowsArePutListedDeletedAndKeptAcrossOpens) {
+  {
+    auto store = OpenOrDie();
+    ASSERT_TRUE(store->PutCronWorkflow({"nightly", "{\"v\":1}"}).ok());
+    ASSERT_TRUE(store->PutCronWorkflow({"hourly", "{}"}).ok());
+    ASSERT_TRUE(store->PutCronWorkflow({"nightly", "{\"v\":2}"}).ok());
+  }
+  auto store = OpenOrDie();
+  auto crons = store->ListCronWorkflows();
+  ASSERT_TRUE(crons.ok());
+  std::vector<std::string> rows;
+  for (const CronWorkflowRecord& c : *crons) rows.push_back(c.name + "=" + c.body_json);
+  EXPECT_EQ(rows, (std::vector<std::string>{"hourly={}", "nightly={\"v\":2}"}));
+  ASSERT_TRUE(store->DeleteCronWorkflow("hourly").ok());
+  EXPECT_EQ(store->DeleteCronWorkflow("hourly").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store->ListCronWorkflows()->size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, AVersionThreeDatabaseGainsTheCronTable) {
+  {
+    auto store = OpenOrDie();
+    ASSERT_TRUE(store->Apply(Batch{.workflows = {Workflow("old")}}).ok());
+  }
+  RawExec("DROP TABLE cron_workflows; UPDATE meta SET value = 3 WHERE key = 'schema_version'");
+  auto store = OpenOrDie();
+  EXPECT_EQ(store->SchemaVersion(), 4);
+  EXPECT_EQ(Names(*store->ListWorkflows({})), std::vector<std::string>{"old"});
+  ASSERT_TRUE(store->PutCronWorkflow({"c", "{}"}).ok());
 }
 
 }  // namespace
