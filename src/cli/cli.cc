@@ -37,7 +37,7 @@ struct Loaded {
   std::vector<spec::Workflow> all;        // every document, for lint
   // The positive integers in the ConfigMaps given: the limits of semaphores ("name/key").
   std::map<std::string, int> semaphore_limits;
-  std::vector<std::string> crons;         // names of the CronWorkflows
+  std::vector<std::string> crons;  // names of the CronWorkflows
 };
 
 // Loads every document of every file; WorkflowTemplates go to the catalog.

@@ -1417,6 +1417,8 @@ struct Engine::Impl {
     if (run.st.nodes[s.container].type == NodeType::kTaskGroup)
       tmpl_node = run.ext[s.container].parent;
     VarScope scope(run.ext[tmpl_node].scope.get());
+    // The step's (task's) own name, as Argo's node-context variables give it.
+    scope.Set(run.ext[s.container].dag ? "tasks.name" : "steps.name", step.name);
     if (!s.item.empty()) {
       expr::FlattenItem("item", s.item, [&](std::string k, std::string v) {
         scope.Set(std::move(k), std::move(v));

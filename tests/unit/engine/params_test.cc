@@ -348,5 +348,30 @@ spec:
   EXPECT_EQ(h.NodeNamed("show").result, "deep");
 }
 
+TEST(Params, StepsNameAndTasksNameAreTheStepsOwnName) {
+  Harness h;
+  h.Run(R"(
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: first, template: show, arguments: {parameters: [{name: who, value: "{{steps.name}}"}]}}
+    - - {name: graph, template: graph}
+  - name: graph
+    dag:
+      tasks:
+      - {name: task-a, template: show, arguments: {parameters: [{name: who, value: "{{tasks.name}}"}]}}
+  - name: show
+    inputs: {parameters: [{name: who}]}
+    container: {image: alpine, command: [echo, "{{inputs.parameters.who}}"]}
+)");
+  ASSERT_EQ(h.dispatched().size(), 2u);
+  EXPECT_EQ(h.dispatched()[0].command[1], "first");
+  EXPECT_EQ(h.dispatched()[1].command[1], "task-a");
+}
+
 }  // namespace
 }  // namespace hubspoke::engine::testing
