@@ -404,7 +404,9 @@ TEST_F(CliTest, ArtifactsTravelBetweenStepsAndStayInTheStateDirectory) {
                                                wf["metadata"]["name"].get<std::string>() +
                                                "/shared.txt"));
   // /outputs was the task's own: nothing of it is left on the host.
-  if (!host_had_outputs) EXPECT_FALSE(std::filesystem::exists("/outputs/note.txt"));
+  if (!host_had_outputs) {
+    EXPECT_FALSE(std::filesystem::exists("/outputs/note.txt"));
+  }
 }
 
 TEST_F(CliTest, MemoizedOutputsAreKeptInTheStateDirectoryForLaterRuns) {
