@@ -39,16 +39,10 @@ std::string Trimmed(const std::string& path) {
   return p;
 }
 
-// A file name beside `path` for writing before a rename.
-std::string TempBeside(const std::string& path) {
-  static std::atomic<uint64_t> counter{0};
-  return path + ".part-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
-}
-
 Status CopyFile(const std::string& from, const std::string& to) {
   std::error_code ec;
   fs::create_directories(fs::path(to).parent_path(), ec);
-  std::string tmp = TempBeside(to);
+  std::string tmp = ScratchPath(to, ".part-");
   if (!fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec)) {
     return Fail(IoError("cannot copy " + from + " to " + to + ": " + ec.message()));
   }
@@ -63,7 +57,7 @@ Status CopyFile(const std::string& from, const std::string& to) {
 // Copies the directory `from` as `to` (replacing it), symbolic links as links.
 Status CopyTree(const std::string& from, const std::string& to) {
   std::error_code ec;
-  std::string tmp = TempBeside(to);
+  std::string tmp = ScratchPath(to, ".part-");
   fs::copy(from, tmp, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
   if (!ec) {
     fs::remove_all(to, ec);
@@ -134,15 +128,6 @@ bool IsGzip(const std::string& file) {
   return in.gcount() == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 }
 
-// True for "a/b/c": not absolute, no "." or ".." component.
-bool IsPlainRelative(const std::string& name) {
-  if (name.empty() || name[0] == '/') return false;
-  for (const auto& part : fs::path(name)) {
-    if (part == "." || part == "..") return false;
-  }
-  return true;
-}
-
 // Extracts every entry of `src` below the directory `dir`, refusing entries that would leave it.
 Status ExtractInto(const std::string& src, const std::string& dir) {
   ArchivePtr in(archive_read_new());
@@ -160,7 +145,9 @@ Status ExtractInto(const std::string& src, const std::string& dir) {
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) return Fail(ArchiveError("cannot read artifact " + src, in.get()));
     std::string name = archive_entry_pathname(entry);
-    if (!IsPlainRelative(name))
+    std::string bare = name;
+    if (bare.size() > 1 && bare.back() == '/') bare.pop_back();  // a directory entry
+    if (!IsPlainRelativePath(bare))
       return Fail(InvalidArgument("artifact " + src + " holds \"" + name +
                                   "\", which is not a plain relative path: refused"));
     archive_entry_set_pathname(entry, (dir + "/" + name).c_str());
@@ -199,6 +186,19 @@ Status MoveInto(const fs::path& from, const fs::path& to) {
 
 }  // namespace
 
+std::string ScratchPath(const std::string& path, const char* tag) {
+  static std::atomic<uint64_t> counter{0};
+  return path + tag + std::to_string(getpid()) + "-" + std::to_string(++counter);
+}
+
+bool IsPlainRelativePath(const std::string& path) {
+  if (path.empty() || path[0] == '/') return false;
+  for (const auto& part : fs::path(path)) {
+    if (part.empty() || part == "." || part == "..") return false;
+  }
+  return true;
+}
+
 Status PackArtifact(const std::string& host_path, const std::string& dest_file, bool archive) {
   const std::string path = Trimmed(host_path);
   std::error_code ec;
@@ -206,7 +206,7 @@ Status PackArtifact(const std::string& host_path, const std::string& dest_file, 
   if (!fs::exists(st)) return Fail(NotFound("no such file or directory: " + host_path));
   fs::create_directories(fs::path(dest_file).parent_path(), ec);
   if (!archive) return fs::is_directory(st) ? CopyTree(path, dest_file) : CopyFile(path, dest_file);
-  std::string tmp = TempBeside(dest_file);
+  std::string tmp = ScratchPath(dest_file, ".part-");
   Status s = WriteArchive(path, tmp);
   if (s.ok()) fs::rename(tmp, dest_file, ec);
   if (!s.ok() || ec) {
@@ -223,7 +223,7 @@ Status UnpackArtifact(const std::string& src_file, const std::string& host_path)
   if (!fs::exists(st)) return Fail(NotFound("the stored artifact " + src_file + " is missing"));
   fs::create_directories(fs::path(path).parent_path(), ec);
   if (fs::is_directory(st)) {
-    fs::path scratch = TempBeside(path);
+    fs::path scratch = ScratchPath(path, ".part-");
     fs::copy(src_file, scratch, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
     Status s = ec ? Fail(IoError("cannot copy " + src_file + ": " + ec.message()))
                   : MoveInto(scratch, path);
@@ -231,7 +231,7 @@ Status UnpackArtifact(const std::string& src_file, const std::string& host_path)
     return s;
   }
   if (!IsGzip(src_file)) return CopyFile(src_file, path);
-  fs::path scratch = TempBeside(path);
+  fs::path scratch = ScratchPath(path, ".part-");
   fs::create_directories(scratch, ec);
   if (ec) return Fail(IoError("cannot create " + scratch.string() + ": " + ec.message()));
   Status s = ExtractInto(src_file, scratch.string());

@@ -26,6 +26,14 @@ Status PackArtifact(const std::string& host_path, const std::string& dest_file, 
 // refused.
 Status UnpackArtifact(const std::string& src_file, const std::string& host_path);
 
+// A name beside `path` that no other call in this process returns ("<path><tag><pid>-<n>"), for
+// writing before a rename.
+std::string ScratchPath(const std::string& path, const char* tag);
+
+// True for "a/b/c": not empty, not absolute, no empty, "." or ".." component. Artifact keys and
+// archive entries must be such paths, so they stay below the directory they are joined to.
+bool IsPlainRelativePath(const std::string& path);
+
 // Writes `data` as the file `host_path` (an input artifact given with raw.data).
 Status WriteArtifactData(const std::string& data, const std::string& host_path);
 

@@ -1,8 +1,5 @@
 #include "spoke/wire.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -64,14 +61,6 @@ std::vector<engine::TaskArtifact> ArtifactsFromProto(
   return out;
 }
 
-bool PlainKey(const std::string& key) {
-  if (key.empty() || key[0] == '/') return false;
-  for (const auto& part : std::filesystem::path(key)) {
-    if (part.empty() || part == "." || part == "..") return false;
-  }
-  return true;
-}
-
 Result<std::string> ReadWhole(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return Fail(NotFound("cannot read " + file));
@@ -80,18 +69,12 @@ Result<std::string> ReadWhole(const std::string& file) {
   return out.str();
 }
 
-// A file name beside `file` that no other call of this process uses.
-std::string Scratch(const std::string& file, const char* what) {
-  static std::atomic<uint64_t> counter{0};
-  return file + what + std::to_string(getpid()) + "-" + std::to_string(++counter);
-}
-
 // Reads the stored artifact at `file` into `a`; a directory is packed for the trip.
 Status ReadStored(const std::string& file, v1::Artifact& a) {
   std::error_code ec;
   std::string packed;
   if (std::filesystem::is_directory(file, ec)) {
-    packed = Scratch(file, ".send-");
+    packed = exec::ScratchPath(file, ".send-");
     if (Status s = exec::PackArtifact(file, packed, true); !s.ok()) return s;
   }
   auto content = ReadWhole(packed.empty() ? file : packed);
@@ -108,8 +91,8 @@ void AttachContents(const std::string& root,
                     google::protobuf::RepeatedPtrField<v1::Artifact>* artifacts) {
   for (v1::Artifact& a : *artifacts) {
     if (a.raw()) continue;
-    Status read = PlainKey(a.key()) ? ReadStored(root + "/" + a.key(), a)
-                                    : Status(Fail(InvalidArgument("bad key")));
+    Status read = exec::IsPlainRelativePath(a.key()) ? ReadStored(root + "/" + a.key(), a)
+                                                     : Status(Fail(InvalidArgument("bad key")));
     if (!read.ok()) a.set_error(read.error().message);
   }
 }
@@ -123,12 +106,12 @@ std::map<std::string, std::string> StoreContents(
       errors[a.name()] = a.error();
       continue;
     }
-    if (!PlainKey(a.key())) {
+    if (!exec::IsPlainRelativePath(a.key())) {
       errors[a.name()] = "key \"" + a.key() + "\" is not a plain relative path";
       continue;
     }
     std::string file = root + "/" + a.key();
-    std::string part = Scratch(file, ".recv-");
+    std::string part = exec::ScratchPath(file, ".recv-");
     if (Status s = exec::WriteArtifactData(a.content(), part); !s.ok()) {
       errors[a.name()] = s.error().message;
       continue;
