@@ -779,17 +779,7 @@ struct Engine::Impl {
 
   MemoCache& Memos() { return options.memo_cache ? *options.memo_cache : own_memos; }
 
-  // The cache of an engine given none.
-  struct OwnMemos final : MemoCache {
-    std::map<std::pair<std::string, std::string>, MemoEntry> entries;
-    const MemoEntry* Find(const std::string& cache, const std::string& key) override {
-      auto it = entries.find({cache, key});
-      return it == entries.end() ? nullptr : &it->second;
-    }
-    void Save(const std::string& cache, const std::string& key, MemoEntry entry) override {
-      entries[{cache, key}] = std::move(entry);
-    }
-  } own_memos;
+  MemoryMemoCache own_memos;  // the cache of an engine given none
 
   void Annotate(Run& run, int n, const spec::Step* step, const std::string& item, int item_index,
                 int limiter) {

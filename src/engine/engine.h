@@ -34,6 +34,22 @@ class MemoCache {
   virtual void Save(const std::string& cache, const std::string& key, MemoEntry entry) = 0;
 };
 
+// A MemoCache in memory: the one an engine given none uses, and the base of ones that also keep
+// their entries elsewhere.
+class MemoryMemoCache : public MemoCache {
+ public:
+  const MemoEntry* Find(const std::string& cache, const std::string& key) override {
+    auto it = entries_.find({cache, key});
+    return it == entries_.end() ? nullptr : &it->second;
+  }
+  void Save(const std::string& cache, const std::string& key, MemoEntry entry) override {
+    entries_[{cache, key}] = std::move(entry);
+  }
+
+ private:
+  std::map<std::pair<std::string, std::string>, MemoEntry> entries_;
+};
+
 struct EngineOptions {
   uint64_t seed = 1;  // generateName suffixes and workflow uids
   std::string default_namespace = "default";

@@ -89,16 +89,11 @@ struct Hub::Impl final : spoke::SpokeListener {
   spec::Catalog catalog;
 
   // memoize caches: in memory for the engine, and into the store with the tick that saved them.
-  struct StoredMemos final : engine::MemoCache {
-    std::map<std::pair<std::string, std::string>, engine::MemoEntry> entries;
+  struct StoredMemos final : engine::MemoryMemoCache {
     std::vector<store::MemoRecord> unsaved;
-    const engine::MemoEntry* Find(const std::string& cache, const std::string& key) override {
-      auto it = entries.find({cache, key});
-      return it == entries.end() ? nullptr : &it->second;
-    }
     void Save(const std::string& cache, const std::string& key, engine::MemoEntry entry) override {
       unsaved.push_back({cache, key, MemoEntryToJson(entry)});
-      entries[{cache, key}] = std::move(entry);
+      MemoryMemoCache::Save(cache, key, std::move(entry));
     }
   } memos;
 
@@ -237,7 +232,7 @@ struct Hub::Impl final : spoke::SpokeListener {
         LogError("skipping memo " + m.cache + "/" + m.key + ": " + entry.error().message);
         continue;
       }
-      memos.entries[{m.cache, m.key}] = std::move(*entry);
+      memos.MemoryMemoCache::Save(m.cache, m.key, std::move(*entry));  // stored already
     }
   }
 
