@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_writer.h"
+
 namespace hubspoke::hub {
 namespace {
 
@@ -13,62 +15,78 @@ constexpr int kEventFormat = 1;
 constexpr const char* kTypeNames[] = {"submit", "started",   "finished", "timer",
                                       "stop",   "terminate", "suspend",  "resume"};
 
-Json ParamsJson(const std::vector<engine::Param>& params) {
-  Json out = Json::array();
-  for (const auto& p : params) out.push_back({{"name", p.name}, {"value", p.value}});
-  return out;
+void WriteStrings(JsonWriter& w, const std::vector<std::string>& values) {
+  w.BeginArray();
+  for (const std::string& v : values) w.String(v);
+  w.EndArray();
+}
+
+void WriteStringMap(JsonWriter& w, const std::map<std::string, std::string>& values) {
+  w.BeginObject();
+  for (const auto& [k, v] : values) w.Member(k, v);
+  w.EndObject();
 }
 
 }  // namespace
 
+// Written directly rather than through a JSON document: every task adds one or two events.
 std::string EncodeEvent(const Event& e) {
-  Json j;
-  j["v"] = kEventFormat;
-  j["type"] = kTypeNames[static_cast<int>(e.type)];
-  j["now"] = e.now;
+  JsonWriter w;
+  w.BeginObject();
+  w.Member("v", kEventFormat);
+  w.Member("type", kTypeNames[static_cast<int>(e.type)]);
+  w.Member("now", e.now);
   switch (e.type) {
     case Event::Type::kSubmit: {
-      j["workflow"] = e.workflow;
-      j["document"] = e.document;
-      Json o;
-      o["entrypoint"] = e.options.entrypoint;
-      o["parameters"] = e.options.parameters;
-      o["name"] = e.options.name;
-      o["generateName"] = e.options.generate_name;
-      o["labels"] = e.options.labels;
-      j["options"] = std::move(o);
-      if (!e.memo.empty()) j["memo"] = e.memo;
+      w.Member("workflow", e.workflow);
+      w.Member("document", e.document);
+      w.Key("options").BeginObject();
+      w.Member("entrypoint", e.options.entrypoint);
+      w.Key("parameters").BeginArray();
+      for (const auto& [k, v] : e.options.parameters) w.BeginArray().String(k).String(v).EndArray();
+      w.EndArray();
+      w.Member("name", e.options.name);
+      w.Member("generateName", e.options.generate_name);
+      WriteStringMap(w.Key("labels"), e.options.labels);
+      w.EndObject();
+      if (!e.memo.empty()) WriteStrings(w.Key("memo"), e.memo);
       break;
     }
     case Event::Type::kStarted:
-      j["attempt"] = e.attempt;
-      j["spoke"] = e.spoke;
-      j["at"] = e.at;
+      w.Member("attempt", e.attempt).Member("spoke", e.spoke).Member("at", e.at);
       break;
     case Event::Type::kFinished: {
       const engine::TaskResult& r = e.result;
-      j["result"] = {{"attempt", r.attempt_id},    {"spoke", r.spoke},
-                     {"started", r.started},       {"lost", r.lost},
-                     {"exitCode", r.exit_code},    {"stdout", r.stdout_text},
-                     {"message", r.message},       {"files", r.files},
-                     {"timedOut", r.timed_out},    {"startedAt", r.started_at},
-                     {"finishedAt", r.finished_at}};
-      if (!r.artifact_errors.empty()) j["result"]["artifactErrors"] = r.artifact_errors;
+      w.Key("result").BeginObject();
+      w.Member("attempt", r.attempt_id).Member("spoke", r.spoke);
+      w.Member("started", r.started).Member("lost", r.lost);
+      w.Member("exitCode", r.exit_code).Member("stdout", r.stdout_text);
+      w.Member("message", r.message);
+      WriteStringMap(w.Key("files"), r.files);
+      w.Member("timedOut", r.timed_out);
+      w.Member("startedAt", r.started_at).Member("finishedAt", r.finished_at);
+      if (!r.artifact_errors.empty()) WriteStringMap(w.Key("artifactErrors"), r.artifact_errors);
+      w.EndObject();
       break;
     }
     case Event::Type::kTimer:
-      j["timer"] = e.timer;
+      w.Member("timer", e.timer);
       break;
     case Event::Type::kResume:
-      j["outputs"] = ParamsJson(e.outputs);
+      w.Key("outputs").BeginArray();
+      for (const auto& p : e.outputs) {
+        w.BeginObject().Member("name", p.name).Member("value", p.value).EndObject();
+      }
+      w.EndArray();
       [[fallthrough]];
     case Event::Type::kStop:
     case Event::Type::kTerminate:
     case Event::Type::kSuspend:
-      j["workflow"] = e.workflow;
+      w.Member("workflow", e.workflow);
       break;
   }
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  w.EndObject();
+  return w.Take();
 }
 
 Result<Event> DecodeEvent(std::string_view text) {
