@@ -120,8 +120,9 @@ Result<std::string> ResolveName(ApiClient& api, const std::string& ns, const std
   return Fail(NotFound("@latest: there are no workflows in namespace " + ns));
 }
 
-Result<Json> FetchWorkflow(ApiClient& api, const std::string& ns, const std::string& name) {
-  auto body = api.Get(WorkflowPath(ns, name));
+Result<Json> FetchWorkflow(ApiClient& api, const std::string& ns, const std::string& name,
+                           bool with_nodes = true) {
+  auto body = api.Get(WorkflowPath(ns, name) + (with_nodes ? "" : "?fields=-status.nodes"));
   if (!body.ok()) return Fail(body.error());
   return ParseJson(*body, "a workflow");
 }
@@ -197,14 +198,14 @@ int PrintWorkflow(ApiClient& api, const std::string& ns, const Json& workflow,
 }
 
 // Follows `name` until it has finished, calling `on_update` with each state seen (nodes
-// included when `with_nodes`). Returns the finished workflow, with its nodes.
+// included when `with_nodes`). Returns the finished workflow, with its nodes when `with_nodes`.
 Result<Json> WaitFinished(ApiClient& api, const std::string& ns, const std::string& name,
                           bool with_nodes, const std::function<void(const Json&)>& on_update) {
   std::string events = "/api/v1/workflow-events/" + UrlEncode(ns) +
                        "?listOptions.fieldSelector=" + UrlEncode("metadata.name=" + name);
   if (with_nodes) events += "&fields=status.nodes";
   while (true) {
-    auto workflow = FetchWorkflow(api, ns, name);
+    auto workflow = FetchWorkflow(api, ns, name, with_nodes);
     if (!workflow.ok()) return Fail(workflow.error());
     on_update(*workflow);
     if (Finished(PhaseOf(*workflow))) return *workflow;
@@ -420,6 +421,13 @@ int FollowAll(ApiClient& api, const std::string& ns, const std::vector<std::stri
       continue;
     }
     std::string phase = PhaseOf(*done);
+    if (print && !watch && output != "name") {  // what it prints shows the nodes
+      done = FetchWorkflow(api, ns, name);
+      if (!done.ok()) {
+        code = Report(err, done.error());
+        continue;
+      }
+    }
     if (!print) {
       out << name << " " << phase << "\n";
     } else if (int printed = PrintWorkflow(api, ns, *done, output, out, err); printed != kExitOk) {

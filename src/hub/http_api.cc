@@ -271,6 +271,15 @@ bool WantsNodes(const httplib::Request& req) {
   return req.get_param_value("fields").find("status.nodes") != std::string::npos;
 }
 
+// GET of one workflow: nodes unless `fields` is given without them, or excludes them
+// ("-status.nodes", a leading '-' making the list one of fields to leave out).
+bool GetWantsNodes(const httplib::Request& req) {
+  if (!req.has_param("fields")) return true;
+  const std::string fields = req.get_param_value("fields");
+  bool listed = fields.find("status.nodes") != std::string::npos;
+  return fields.rfind('-', 0) == 0 ? !listed : listed;
+}
+
 // The opaque `continue` token: where the previous page ended in the list's order (newest first,
 // then by name). Hex, so that it needs no escaping in a query string.
 std::string EncodeContinue(const store::WorkflowRecord& last) {
@@ -532,7 +541,8 @@ struct HttpApi::Impl {
   std::unique_ptr<StreamSlot> AcquireStream(const httplib::Request& req, httplib::Response& res);
 
   Result<store::WorkflowRecord> FindWorkflow(const std::string& ns, const std::string& name);
-  void SendWorkflow(httplib::Response& res, const std::string& ns, const std::string& name);
+  void SendWorkflow(httplib::Response& res, const std::string& ns, const std::string& name,
+                    bool with_nodes = true);
 
   void ListWorkflows(const httplib::Request& req, httplib::Response& res);
   void CreateWorkflow(const httplib::Request& req, httplib::Response& res);
@@ -607,9 +617,10 @@ Result<store::WorkflowRecord> HttpApi::Impl::FindWorkflow(const std::string& ns,
 }
 
 void HttpApi::Impl::SendWorkflow(httplib::Response& res, const std::string& ns,
-                                 const std::string& name) {
+                                 const std::string& name, bool with_nodes) {
   auto record = FindWorkflow(ns, name);
   if (!record.ok()) return SendHubError(res, record.error());
+  if (!with_nodes) return res.set_content(record->body_json, "application/json");
   auto nodes = hub.store().ListNodes(record->name);
   if (!nodes.ok()) return SendHubError(res, nodes.error());
   std::vector<std::pair<std::string, std::string>> by_id;
@@ -1189,7 +1200,7 @@ void HttpApi::Impl::Routes() {
       }));
   server.Get(kWorkflows + "/([^/]+)",
              Guard([this](const httplib::Request& req, httplib::Response& res) {
-               SendWorkflow(res, req.matches[1], req.matches[2]);
+               SendWorkflow(res, req.matches[1], req.matches[2], GetWantsNodes(req));
              }));
   server.Delete(kWorkflows + "/([^/]+)",
                 Guard([this](const httplib::Request& req, httplib::Response& res) {

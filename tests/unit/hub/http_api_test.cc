@@ -231,6 +231,15 @@ TEST_F(HttpApiTest, CreatedWorkflowRunsToSucceededWithArgoShapedNodes) {
   }
   EXPECT_TRUE(greeted) << nodes.dump();
 
+  // A client following only the phase leaves the nodes out.
+  for (const char* fields : {"-status.nodes", "metadata,status.phase"}) {
+    Reply bare = Get(std::string("/api/v1/workflows/default/hello?fields=") + fields);
+    EXPECT_EQ(bare.body["status"]["phase"], "Succeeded") << fields;
+    EXPECT_FALSE(bare.body["status"].contains("nodes")) << fields;
+  }
+  EXPECT_EQ(Get("/api/v1/workflows/default/hello?fields=status.nodes").body["status"]["nodes"],
+            nodes);
+
   Reply again = Post("/api/v1/workflows/default", Json{{"workflow", Hello("hello")}});
   EXPECT_EQ(again.status, 409) << again.text;
   EXPECT_EQ(again.body["code"], 6);
