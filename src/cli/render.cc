@@ -374,7 +374,7 @@ class TreeBuilder {
     return entries;
   }
 
-  const std::vector<Node>& nodes_;
+  const std::deque<Node>& nodes_;
   Micros now_;
   NodeIndex index_;
   std::vector<bool> visited_;

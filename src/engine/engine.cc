@@ -130,7 +130,8 @@ struct NodeExt {
   // Parallelism of this template node's children.
   int limit = 0;
   int active = 0;
-  std::deque<StartRequest> deferred;
+  // Allocated once something waits: an empty std::deque allocates, and every node has this.
+  std::unique_ptr<std::deque<StartRequest>> deferred;
   std::unique_ptr<DagState> dag;
   // Pod: current attempt; Retry: attempts made.
   std::string attempt_id;
@@ -1351,7 +1352,8 @@ struct Engine::Impl {
   void Admit(Run& run, int limiter, StartRequest s) {
     NodeExt& l = run.ext[limiter];
     if (l.limit > 0 && l.active >= l.limit) {
-      l.deferred.push_back(std::move(s));
+      if (!l.deferred) l.deferred = std::make_unique<std::deque<StartRequest>>();
+      l.deferred->push_back(std::move(s));
       return;
     }
     StartRequested(run, limiter, s);
@@ -1365,11 +1367,11 @@ struct Engine::Impl {
     // run.ext grows as requests start nodes: index it afresh each time, never hold a reference.
     auto more = [&] {
       const NodeExt& l = run.ext[limiter];
-      return !l.deferred.empty() && (l.limit == 0 || l.active < l.limit);
+      return l.deferred && !l.deferred->empty() && (l.limit == 0 || l.active < l.limit);
     };
     while (more()) {
-      StartRequest s = std::move(run.ext[limiter].deferred.front());
-      run.ext[limiter].deferred.pop_front();
+      StartRequest s = std::move(run.ext[limiter].deferred->front());
+      run.ext[limiter].deferred->pop_front();
       if (run.stopping || StopsScheduling(run, limiter)) {
         DropRequest(run, s);
         continue;

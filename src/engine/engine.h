@@ -11,6 +11,7 @@
 // Thread-safety: none. One thread owns an Engine; other threads post events to that thread.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -64,7 +65,9 @@ struct TimerRequest {
 };
 
 struct Effects {
-  std::vector<Task> dispatch;         // hand to spokes once the changes are persisted
+  // Hand to spokes once the changes are persisted. A deque, taken from the front: a fan-out
+  // dispatches every item in one tick, and its tasks then move out without a second copy.
+  std::deque<Task> dispatch;
   std::vector<std::string> cancel;    // attempt ids to kill
   std::vector<TimerRequest> timers;   // call TimerFired(key) at `at`
   std::vector<std::string> finished;  // workflows that reached their final phase

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -161,7 +162,9 @@ struct WorkflowStatus {
   std::vector<Param> outputs;                 // status.outputs.parameters (globalName outputs)
   std::vector<ArtifactRef> output_artifacts;  // status.outputs.artifacts (globalName)
   std::vector<Param> parameters;              // effective spec.arguments.parameters
-  std::vector<Node> nodes;                    // in creation order; nodes[0] is the root
+  // In creation order; nodes[0] is the root. A deque: a 100,000-item fan-out grows it without
+  // moving every node to a buffer twice the size (a vector's growth holds both at once).
+  std::deque<Node> nodes;
 };
 
 }  // namespace hubspoke::engine

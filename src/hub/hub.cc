@@ -120,8 +120,15 @@ struct Hub::Impl final : spoke::SpokeListener {
   // Attempts that ran on a remote spoke when the hub restarted: the spoke has until the deadline
   // to reconnect and claim them, or they are lost.
   std::unordered_map<std::string, std::pair<std::string, Micros>> orphans;  // -> spoke, deadline
-  std::vector<std::pair<SpokeSlot*, std::string>> to_ack;     // results committed by the next flush
-  std::unordered_map<std::string, std::string> attempt_root;  // outstanding attempt -> root
+  std::vector<std::pair<SpokeSlot*, std::string>> to_ack;  // results committed by the next flush
+  // An attempt handed out and not yet finished: the top-level workflow it belongs to, and while
+  // it has not been seen starting, when it entered the ready queue (the hub's clock; 0 after).
+  // One entry per attempt: a 100,000-item fan-out has that many at once.
+  struct Outstanding {
+    std::string root;
+    Micros ready_at = 0;
+  };
+  std::unordered_map<std::string, Outstanding> outstanding_attempts;
   std::multimap<Micros, std::string> timers;
   std::vector<store::EventRecord> log;     // events applied since the last commit
   std::vector<std::string> deleted;        // workflows deleted since the last commit
@@ -132,9 +139,6 @@ struct Hub::Impl final : spoke::SpokeListener {
 
   // Metrics (engine thread only, but `metrics` itself).
   Metrics metrics;
-  // Tasks in the ready queue or handed to a spoke and not yet seen starting -> when they entered
-  // the ready queue (the hub's clock).
-  std::unordered_map<std::string, Micros> ready_at;
   // Spoke (slot) name -> when its slots last became free, as the spoke's clock reported the end
   // of its previous tasks (a start consumes the latest one before it).
   std::unordered_map<std::string, std::vector<Micros>> slot_free;
@@ -304,17 +308,17 @@ struct Hub::Impl final : spoke::SpokeListener {
         return engine.Submit(std::move(*wf), std::move(memo));
       }
       case Event::Type::kStarted: {
-        auto it = attempt_root.find(e.attempt);
-        if (it == attempt_root.end()) return std::string();
-        Record(it->second, e);
+        auto it = outstanding_attempts.find(e.attempt);
+        if (it == outstanding_attempts.end()) return std::string();
+        Record(it->second.root, e);
         engine.TaskStarted(e.attempt, e.spoke, e.at);
         return std::string();
       }
       case Event::Type::kFinished: {
-        auto it = attempt_root.find(e.result.attempt_id);
-        if (it == attempt_root.end()) return std::string();
-        Record(it->second, e);
-        attempt_root.erase(it);
+        auto it = outstanding_attempts.find(e.result.attempt_id);
+        if (it == outstanding_attempts.end()) return std::string();
+        Record(it->second.root, e);
+        outstanding_attempts.erase(it);
         engine.TaskFinished(e.result);
         return std::string();
       }
@@ -422,13 +426,13 @@ struct Hub::Impl final : spoke::SpokeListener {
       }
       engine::Effects fx = engine.TakeEffects();
       for (engine::Task& t : fx.dispatch) {
-        attempt_root[t.attempt_id] = RootOf(t.workflow);
+        outstanding_attempts[t.attempt_id] = {RootOf(t.workflow)};
         outstanding[t.attempt_id] = std::move(t);
       }
       for (const std::string& a : fx.cancel) {
         outstanding.erase(a);
         started.erase(a);
-        attempt_root.erase(a);
+        outstanding_attempts.erase(a);
       }
       for (const auto& t : fx.timers) pending_timers.emplace(t.key, t.at);
     }
@@ -442,7 +446,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       auto s = started.find(attempt);
       if (s == started.end()) {
         ++again;
-        ready_at[attempt] = now;
+        outstanding_attempts[attempt].ready_at = now;
         ready.push_back(std::move(task));
         continue;
       }
@@ -462,7 +466,7 @@ struct Hub::Impl final : spoke::SpokeListener {
 
   // Fails an attempt whose spoke is gone; the node follows its retryStrategy.
   void Lost(const std::string& attempt, const std::string& spoke, const std::string& why) {
-    ready_at.erase(attempt);
+    NotReady(attempt);
     Event e = Now(Event::Type::kFinished);
     e.result.attempt_id = attempt;
     e.result.spoke = spoke;
@@ -596,10 +600,10 @@ struct Hub::Impl final : spoke::SpokeListener {
   // runs it was free) to its start; the queue wait counts from the ready queue alone. The slot's
   // free time and the start both come from the spoke's clock; the ready time from the hub's.
   void NoteStart(const std::string& attempt, const std::string& spoke, Micros at) {
-    auto it = ready_at.find(attempt);
-    if (it == ready_at.end()) return;
-    Micros ready_time = it->second;
-    ready_at.erase(it);
+    auto it = outstanding_attempts.find(attempt);
+    if (it == outstanding_attempts.end() || it->second.ready_at == 0) return;
+    Micros ready_time = it->second.ready_at;
+    it->second.ready_at = 0;
     Micros from = ready_time;
     std::vector<Micros>& frees = slot_free[spoke];
     auto slot = frees.end();
@@ -614,9 +618,15 @@ struct Hub::Impl final : spoke::SpokeListener {
     metrics.TaskStarted(std::max<Micros>(0, at - from), std::max<Micros>(0, at - ready_time));
   }
 
+  // The attempt will not be seen starting: no dispatch latency is observed for it.
+  void NotReady(const std::string& attempt) {
+    auto it = outstanding_attempts.find(attempt);
+    if (it != outstanding_attempts.end()) it->second.ready_at = 0;
+  }
+
   void NoteFinish(const engine::TaskResult& r) {
     if (!r.started || r.lost || r.started_at <= 0) {
-      ready_at.erase(r.attempt_id);
+      NotReady(r.attempt_id);
       return;
     }
     NoteStart(r.attempt_id, r.spoke, r.started_at);
@@ -698,9 +708,9 @@ struct Hub::Impl final : spoke::SpokeListener {
     for (const auto& t : effects.timers) timers.emplace(t.at, t.key);
     for (const auto& attempt : effects.cancel) Cancel(attempt);
     Micros now = clock.Now();
-    for (auto& t : effects.dispatch) {
-      attempt_root[t.attempt_id] = RootOf(t.workflow);
-      ready_at[t.attempt_id] = now;
+    for (; !effects.dispatch.empty(); effects.dispatch.pop_front()) {
+      engine::Task& t = effects.dispatch.front();
+      outstanding_attempts[t.attempt_id] = {RootOf(t.workflow), now};
       if (options.spoke_lease_ms == 0 && !AnySpokeMatches(t.node_selector)) {
         Unplaceable(t);
       } else {
@@ -861,14 +871,19 @@ struct Hub::Impl final : spoke::SpokeListener {
       rec.body_json = WorkflowToJson(*sp, *st, /*with_nodes=*/false);
       batch.workflows.push_back(std::move(rec));
     }
+    // Node records are written while the store asks for them, not all before.
+    std::vector<std::pair<const engine::WorkflowStatus*, int>> node_refs;
     for (const auto& [name, indexes] : changes.nodes) {
       const engine::WorkflowStatus* st = engine.Find(name);
       if (!st) continue;
       touched.insert(name);
-      for (int n : indexes) {
-        batch.nodes.push_back({name, st->nodes[n].id, NodeToJson(st->nodes[n])});
-      }
+      for (int n : indexes) node_refs.emplace_back(st, n);
     }
+    batch.node_count = node_refs.size();
+    batch.node_source = [&node_refs](size_t i) {
+      const auto& [st, n] = node_refs[i];
+      return store::NodeRecord{st->name, st->nodes[n].id, NodeToJson(st->nodes[n])};
+    };
     batch.events = std::move(log);
     log.clear();
     batch.memos = std::move(memos.unsaved);
@@ -896,8 +911,7 @@ struct Hub::Impl final : spoke::SpokeListener {
   }
 
   void Cancel(const std::string& attempt) {
-    attempt_root.erase(attempt);
-    ready_at.erase(attempt);
+    outstanding_attempts.erase(attempt);
     for (auto it = ready.begin(); it != ready.end(); ++it) {
       if (it->attempt_id == attempt) {
         ready.erase(it);

@@ -415,15 +415,22 @@ Status SqliteStore::ApplyLocked(const Batch& batch) {
       }
     }
   }
-  if (!batch.nodes.empty()) {
+  if (!batch.nodes.empty() || batch.node_count > 0) {
     auto stmt = Prepare(kUpsertNode);
     if (!stmt) return stmt.error();
-    for (const NodeRecord& n : batch.nodes) {
+    auto upsert = [&](const NodeRecord& n) -> Status {
       ResetOnExit reset(*stmt);
       if (BindAll(*stmt, n.workflow, n.id, n.body_json) != SQLITE_OK ||
           sqlite3_step(*stmt) != SQLITE_DONE) {
         return SqlError("apply batch: upsert node '" + n.workflow + "/" + n.id + "'");
       }
+      return {};
+    };
+    for (const NodeRecord& n : batch.nodes) {
+      if (Status s = upsert(n); !s) return s;
+    }
+    for (size_t i = 0; i < batch.node_count; ++i) {
+      if (Status s = upsert(batch.node_source(i)); !s) return s;
     }
   }
   return {};

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,15 +61,19 @@ struct CronWorkflowRecord {
 };
 
 struct Batch {
-  std::vector<WorkflowRecord> workflows;       // upserted by name
-  std::vector<NodeRecord> nodes;               // upserted by (workflow, id)
+  std::vector<WorkflowRecord> workflows;  // upserted by name
+  std::vector<NodeRecord> nodes;          // upserted by (workflow, id)
+  // More nodes to upsert, made one at a time while the transaction runs (source(i) for i below
+  // node_count), so a batch that creates a 100,000-item fan-out never holds all their JSON.
+  size_t node_count = 0;
+  std::function<NodeRecord(size_t)> node_source;
   std::vector<std::string> deleted_workflows;  // with their nodes
   std::vector<EventRecord> events;             // appended (seq ignored)
   std::vector<std::string> deleted_event_roots;
   std::vector<MemoRecord> memos;  // upserted by (cache, key)
   bool empty() const {
-    return workflows.empty() && nodes.empty() && deleted_workflows.empty() && events.empty() &&
-           deleted_event_roots.empty() && memos.empty();
+    return workflows.empty() && nodes.empty() && node_count == 0 && deleted_workflows.empty() &&
+           events.empty() && deleted_event_roots.empty() && memos.empty();
   }
 };
 

@@ -238,7 +238,6 @@ WorkflowStatus BigFanout(int n, int failed_index) {
   root.children = {"g"};
   w.nodes.push_back(root);
   w.nodes.push_back(MakeNode("g", "[0]", NodeType::kStepGroup, Phase::kFailed, "big"));
-  w.nodes.reserve(n + 2);
   for (int i = 0; i < n; ++i) {
     std::string id = "i" + std::to_string(i);
     w.nodes[1].children.push_back(id);

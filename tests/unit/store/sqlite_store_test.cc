@@ -208,6 +208,25 @@ TEST_F(SqliteStoreTest, BatchThatFailsMidwayLeavesNothing) {
   EXPECT_EQ(Names(*OpenOrDie()->ListWorkflows({})), (std::vector<std::string>{"next", "old"}));
 }
 
+TEST_F(SqliteStoreTest, NodesFromASourceAreWrittenInTheSameTransaction) {
+  auto store = OpenOrDie();
+  Batch batch{.workflows = {Workflow("wf")}, .nodes = {Node("wf", "first")}};
+  batch.node_count = 3;
+  batch.node_source = [](size_t i) { return Node("wf", "n" + std::to_string(i)); };
+  ASSERT_TRUE(store->Apply(batch).ok());
+  auto nodes = store->ListNodes("wf");
+  ASSERT_EQ(nodes->size(), 4u);
+  EXPECT_EQ(nodes->at(0).id, "first");
+  EXPECT_EQ(nodes->at(3).id, "n2");
+
+  // A made node that fails takes the whole batch back with it.
+  Batch bad{.workflows = {Workflow("other")}};
+  bad.node_count = 2;
+  bad.node_source = [](size_t i) { return Node(i == 0 ? "other" : "ghost", "x"); };
+  ASSERT_FALSE(store->Apply(bad).ok());
+  EXPECT_FALSE(store->GetWorkflow("other")->has_value());
+}
+
 TEST_F(SqliteStoreTest, EmptyNamesAreRejected) {
   auto store = OpenOrDie();
   EXPECT_FALSE(store->Apply(Batch{.workflows = {Workflow("")}}).ok());
