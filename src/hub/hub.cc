@@ -109,6 +109,7 @@ struct Hub::Impl final : spoke::SpokeListener {
   std::set<std::string> finished;
   std::optional<Error> store_error;
   bool stopping = false;
+  bool engine_idle = false;  // the engine thread waits for events (Post wakes it only then)
   std::map<int, std::function<void(const std::vector<std::string>&)>> watchers;
   int next_watcher = 0;
 
@@ -256,11 +257,15 @@ struct Hub::Impl final : spoke::SpokeListener {
   }
 
   void Post(std::function<void()> fn) {
+    bool wake;
     {
       std::lock_guard lock(mu);
       events.push_back(std::move(fn));
+      wake = engine_idle;
     }
-    cv.notify_one();
+    // While the engine thread gathers a batch it sleeps out its moment: waking it for each event
+    // would cost a context switch per event and gain nothing.
+    if (wake) cv.notify_one();
   }
 
   // Runs `fn` on the engine thread, flushes, and returns its value.
@@ -646,12 +651,14 @@ struct Hub::Impl final : spoke::SpokeListener {
         auto has_work = [&] { return stopping || !events.empty(); };
         Micros next = timers.empty() ? 0 : timers.begin()->first;
         if (Micros o = NextOrphanDeadline(); o > 0 && (next == 0 || o < next)) next = o;
+        engine_idle = true;
         if (next == 0) {
           cv.wait(lock, has_work);
         } else {
           Micros wait_us = std::max<Micros>(0, next - clock.Now());
           cv.wait_for(lock, std::chrono::microseconds(wait_us), has_work);
         }
+        engine_idle = false;
         if (stopping) return;
         // Group commit: events that arrive within a moment share one transaction.
         cv.wait_for(lock, std::chrono::microseconds(kCoalesceUs), [&] { return stopping; });
@@ -704,7 +711,6 @@ struct Hub::Impl final : spoke::SpokeListener {
       Persist(changes, done_roots);
     }
     for (auto& [slot, attempt] : to_ack) slot->spoke->Acked(attempt);
-    to_ack.clear();
     for (const auto& t : effects.timers) timers.emplace(t.at, t.key);
     for (const auto& attempt : effects.cancel) Cancel(attempt);
     Micros now = clock.Now();
@@ -723,6 +729,8 @@ struct Hub::Impl final : spoke::SpokeListener {
       }
     }
     Dispatch();
+    for (auto& [slot, attempt] : to_ack) slot->spoke->Flush();
+    to_ack.clear();
     metrics.Queue(ready.size(), running.size());
     if (!effects.finished.empty()) {
       std::lock_guard lock(mu);

@@ -42,7 +42,8 @@ class RemoteSpoke final : public spoke::Spoke {
         labels_(hello.labels().begin(), hello.labels().end()),
         id_(hello.spoke_id()),
         version_(hello.version()),
-        slots_(hello.slots()) {
+        slots_(hello.slots()),
+        acks_with_assign_(hello.acks_with_assign()) {
     Heard();
   }
 
@@ -61,6 +62,8 @@ class RemoteSpoke final : public spoke::Spoke {
                           m.mutable_assign()->mutable_task()->mutable_input_artifacts());
     std::lock_guard lock(mu_);
     outstanding_[task.attempt_id] = m;
+    for (std::string& a : held_acks_) m.mutable_assign()->add_acked(std::move(a));
+    held_acks_.clear();
     SendLocked(std::move(m));
   }
   void Cancel(const std::string& attempt_id) override {
@@ -76,14 +79,31 @@ class RemoteSpoke final : public spoke::Spoke {
     outstanding_.erase(attempt_id);
   }
   void Acked(const std::string& attempt_id) override {
-    v1::HubMessage m;
-    m.mutable_ack()->set_attempt_id(attempt_id);
-    Send(std::move(m));
+    if (acks_with_assign_) {
+      std::lock_guard lock(mu_);
+      held_acks_.push_back(attempt_id);
+      return;
+    }
+    SendAck(attempt_id);
+  }
+  // The acknowledgements no Assign took along go out on their own.
+  void Flush() override {
+    std::vector<std::string> acks;
+    {
+      std::lock_guard lock(mu_);
+      acks.swap(held_acks_);
+    }
+    for (const std::string& a : acks) SendAck(a);
   }
 
   void Send(v1::HubMessage m) {
     std::lock_guard lock(mu_);
     SendLocked(std::move(m));
+  }
+  void SendAck(const std::string& attempt_id) {
+    v1::HubMessage m;
+    m.mutable_ack()->set_attempt_id(attempt_id);
+    Send(std::move(m));
   }
   // Makes `stream` the spoke's stream (ending the one it replaces) and sends what waited. The
   // assigned attempts that the spoke does not list in `running` (the Assign was lost with the old
@@ -106,6 +126,7 @@ class RemoteSpoke final : public spoke::Spoke {
   const std::string id_;
   const std::string version_;
   const int slots_;
+  const bool acks_with_assign_;
   std::atomic<Micros> last_heard_{0};
   std::mutex mu_;
   void SendLocked(v1::HubMessage m);
@@ -114,6 +135,7 @@ class RemoteSpoke final : public spoke::Spoke {
   Micros detached_at_ = 0;
   std::deque<v1::HubMessage> pending_;  // Cancel and Ack messages for the next stream
   std::map<std::string, v1::HubMessage> outstanding_;  // attempt -> its Assign, until reported
+  std::vector<std::string> held_acks_;                 // for the next Assign, or Flush
 };
 
 }  // namespace

@@ -56,8 +56,10 @@ class Spoke {
   virtual const std::map<std::string, std::string>& labels() const = 0;
   virtual void Assign(engine::Task task) = 0;
   virtual void Cancel(const std::string& attempt_id) = 0;
-  // The hub has committed this attempt's result: the spoke may forget it.
+  // The hub has committed this attempt's result: the spoke may forget it. A spoke may hold the
+  // acknowledgement back to send it with the next Assign; Flush sends what is held.
   virtual void Acked(const std::string& attempt_id) {}
+  virtual void Flush() {}
   // For listings: a remote spoke's version, and when it was last heard from (0: unknown).
   virtual std::string version() const { return ""; }
   virtual Micros last_heard() const { return 0; }

@@ -241,6 +241,18 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
     }
   }
 
+  // The hub committed the attempt's result: it need not be sent again.
+  void Acked(const std::string& attempt_id) {
+    std::lock_guard lock(mu);
+    auto it = unacked.find(attempt_id);
+    if (it == unacked.end()) return;
+    std::error_code ec;
+    std::filesystem::remove(
+        log_root + "/" + it->second.log.workflow + "/" + it->second.log.node_id + ".log", ec);
+    unacked.erase(it);
+    ReleaseArtifactsLocked(attempt_id);
+  }
+
   void Handle(const v1::HubMessage& m) {
     switch (m.kind_case()) {
       case v1::HubMessage::kWelcome: {
@@ -254,6 +266,7 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
         break;
       }
       case v1::HubMessage::kAssign: {
+        for (const std::string& a : m.assign().acked()) Acked(a);
         engine::Task task = TaskFromProto(m.assign().task());
         std::map<std::string, std::string> not_stored;
         {
@@ -279,17 +292,9 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
       case v1::HubMessage::kCancel:
         local->Cancel(m.cancel().attempt_id());
         break;
-      case v1::HubMessage::kAck: {
-        std::lock_guard lock(mu);
-        auto it = unacked.find(m.ack().attempt_id());
-        if (it == unacked.end()) break;
-        std::error_code ec;
-        std::filesystem::remove(
-            log_root + "/" + it->second.log.workflow + "/" + it->second.log.node_id + ".log", ec);
-        unacked.erase(it);
-        ReleaseArtifactsLocked(m.ack().attempt_id());
+      case v1::HubMessage::kAck:
+        Acked(m.ack().attempt_id());
         break;
-      }
       default:
         break;
     }
@@ -309,6 +314,7 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
     h->mutable_labels()->insert(local->labels().begin(), local->labels().end());
     h->set_slots(options.slots);
     h->set_version(options.version);
+    h->set_acks_with_assign(true);
     bool draining_now;
     {
       std::lock_guard lock(mu);
