@@ -1004,12 +1004,17 @@ struct Engine::Impl {
   }
 
   std::unordered_map<std::string, Task> pending_tasks;
+  std::function<void(Task)> task_sink;  // Engine::SetTaskSink
 
   void DispatchPod(Run& run, int n) {
     auto it = pending_tasks.find(run.ext[n].attempt_id);
     if (it == pending_tasks.end()) return;
     run.pods_running++;
-    effects.dispatch.push_back(std::move(it->second));
+    if (task_sink) {
+      task_sink(std::move(it->second));
+    } else {
+      effects.dispatch.push_back(std::move(it->second));
+    }
     pending_tasks.erase(it);
   }
 
@@ -2632,6 +2637,8 @@ void Engine::Forget(const std::string& workflow) {
 }
 
 Effects Engine::TakeEffects() { return std::exchange(impl_->effects, {}); }
+
+void Engine::SetTaskSink(std::function<void(Task)> sink) { impl_->task_sink = std::move(sink); }
 
 Changes Engine::TakeChanges() {
   for (auto& entry : impl_->changes.nodes) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -117,6 +118,11 @@ class Engine {
   void Forget(const std::string& workflow);
 
   Effects TakeEffects();
+  // Hands each task to dispatch to `sink` as it is made, instead of collecting it in
+  // Effects::dispatch: a fan-out makes every item's task in one tick, and the receiver may keep
+  // them in less memory. The receiver still hands them to spokes only once the tick's changes
+  // are persisted.
+  void SetTaskSink(std::function<void(Task)> sink);
   Changes TakeChanges();
 
   const WorkflowStatus* Find(const std::string& name) const;

@@ -17,7 +17,9 @@
 #include "hub/cron.h"
 #include "hub/events.h"
 #include "hub/serialize.h"
+#include "hubspoke/v1/spoke.pb.h"
 #include "spec/loader.h"
+#include "spoke/wire.h"
 
 namespace hubspoke::hub {
 namespace {
@@ -29,6 +31,28 @@ struct SpokeSlot {
   int free = 0;
   bool draining = false;
   bool local = false;
+};
+
+// A task in the hub's ready queue. A 100,000-item fan-out queues every item at once, so a task
+// waits in its wire form (hubspoke.v1.Task, a fraction of its size in memory) and is unpacked
+// when a spoke takes it; what placement needs stays at hand.
+struct ReadyTask {
+  explicit ReadyTask(const engine::Task& task)
+      : attempt_id(task.attempt_id), workflow(task.workflow), node_selector(task.node_selector) {
+    v1::Task wire;
+    spoke::TaskToProto(task, &wire);
+    wire.SerializeToString(&packed);
+  }
+  engine::Task Unpack() const {
+    v1::Task wire;
+    wire.ParseFromString(packed);
+    return spoke::TaskFromProto(wire);
+  }
+
+  std::string attempt_id;
+  std::string workflow;
+  std::map<std::string, std::string> node_selector;
+  std::string packed;
 };
 
 // How often a running workflow's stored row (its progress) follows its nodes.
@@ -116,7 +140,8 @@ struct Hub::Impl final : spoke::SpokeListener {
   // Engine thread only.
   std::vector<std::unique_ptr<spoke::LocalSpoke>> local;
   std::vector<std::unique_ptr<SpokeSlot>> spokes;
-  std::deque<engine::Task> ready;
+  std::deque<ReadyTask> ready;
+  std::deque<ReadyTask> made;  // by the engine in this tick: ready once its changes are stored
   std::unordered_map<std::string, SpokeSlot*> running;  // attempt -> the spoke it runs on
   // Attempts that ran on a remote spoke when the hub restarted: the spoke has until the deadline
   // to reconnect and claim them, or they are lost.
@@ -205,6 +230,7 @@ struct Hub::Impl final : spoke::SpokeListener {
     LoadTemplates();
     LoadMemos();
     if (options.resumable) Replay();
+    engine.SetTaskSink([this](engine::Task t) { made.emplace_back(t); });
     thread = std::thread([this] { Loop(); });
   }
 
@@ -452,7 +478,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       if (s == started.end()) {
         ++again;
         outstanding_attempts[attempt].ready_at = now;
-        ready.push_back(std::move(task));
+        ready.emplace_back(task);
         continue;
       }
       if (options.spoke_lease_ms > 0 && s->second.rfind("local-", 0) != 0) {
@@ -714,8 +740,9 @@ struct Hub::Impl final : spoke::SpokeListener {
     for (const auto& t : effects.timers) timers.emplace(t.at, t.key);
     for (const auto& attempt : effects.cancel) Cancel(attempt);
     Micros now = clock.Now();
-    for (; !effects.dispatch.empty(); effects.dispatch.pop_front()) {
-      engine::Task& t = effects.dispatch.front();
+    for (const engine::Task& t : effects.dispatch) made.emplace_back(t);
+    for (; !made.empty(); made.pop_front()) {
+      ReadyTask& t = made.front();
       outstanding_attempts[t.attempt_id] = {RootOf(t.workflow), now};
       if (options.spoke_lease_ms == 0 && !AnySpokeMatches(t.node_selector)) {
         Unplaceable(t);
@@ -939,7 +966,7 @@ struct Hub::Impl final : spoke::SpokeListener {
 
   // When no spoke may join (`hubspoke run`), a task whose nodeSelector no spoke satisfies would
   // wait forever: it fails now, saying what it needed and what the spokes have.
-  void Unplaceable(const engine::Task& task) {
+  void Unplaceable(const ReadyTask& task) {
     std::map<std::string, std::vector<std::string>> by_labels;  // label set -> spoke names
     for (const auto& s : spokes)
       by_labels[LabelsText(s->spoke->labels())].push_back(s->spoke->name());
@@ -973,7 +1000,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       int free_total = 0;
       for (const auto& s : spokes) free_total += s->draining ? 0 : s->free;
       if (free_total == 0) return;
-      engine::Task& task = ready[blocked];
+      const ReadyTask& task = ready[blocked];
       const engine::WorkflowStatus* st = engine.Find(task.workflow);
       if (st && st->suspended) {  // held by a suspend command until resumed
         ++blocked;
@@ -995,7 +1022,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       }
       chosen->free--;
       running[task.attempt_id] = chosen;
-      engine::Task t = std::move(task);
+      engine::Task t = task.Unpack();
       ready.erase(ready.begin() + static_cast<long>(blocked));
       chosen->spoke->Assign(std::move(t));
     }
