@@ -349,7 +349,10 @@ std::string Attempt::OutputHostPath(const std::string& path) const {
   std::string host = HostPath(path);
   if (!spec_.working_dir.empty() || path.empty() || path[0] != '/') return host;
   std::error_code ec;
-  if (fs::exists(fs::symlink_status(host, ec))) return host;
+  // An empty directory may be only the private mount point made for a top-level path
+  // ("/result.txt"), which the task never wrote.
+  const fs::file_status st = fs::symlink_status(host, ec);
+  if (fs::exists(st) && !(fs::is_directory(st) && fs::is_empty(host, ec))) return host;
   // Without a workingDir a container starts in its image's root, where the attempt directory
   // stands in: a file the task wrote as "result.txt" is the output "/result.txt".
   std::string in_attempt = JoinPath(attempt_dir_, fs::path(path).lexically_normal().string());

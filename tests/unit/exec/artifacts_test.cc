@@ -117,6 +117,24 @@ TEST_F(ArtifactsTest, ATaskReadsItsInputsAndItsOutputsAreStored) {
   EXPECT_EQ(ReadText(Path("check/out/copy")), "raw data\n");
 }
 
+// Argo's containers start in their image's root: a file written there as "result.txt" is the
+// output "/result.txt" (a top-level path the host does not have).
+TEST_F(ArtifactsTest, AnOutputAtTheRootIsTheFileTheTaskWroteWhereItStarted) {
+  ProcessRunner runner(RunnerOptions{Path("work")});
+  ExecSpec spec;
+  spec.attempt_id = "a3";
+  spec.argv = {"sh", "-c", "echo welcome > hubspoke-test-result.txt"};
+  spec.output_artifacts = {{"/hubspoke-test-result.txt", Path("store/result"), false}};
+  ExecResult r = runner.Run(spec);
+  ASSERT_EQ(r.exit_code, 0) << r.message;
+  ASSERT_EQ(r.artifact_errors.size(), 1u);
+  EXPECT_EQ(r.artifact_errors[0], "");
+  EXPECT_EQ(ReadText(Path("store/result")), "welcome\n");
+  EXPECT_FALSE(fs::is_regular_file("/hubspoke-test-result.txt"));  // not the host's root
+  std::error_code ec;
+  fs::remove("/hubspoke-test-result.txt", ec);  // the empty mount point left, if any
+}
+
 TEST_F(ArtifactsTest, AnInputThatCannotBePlacedKeepsTheTaskFromStarting) {
   ProcessRunner runner(RunnerOptions{Path("work")});
   ExecSpec spec;
