@@ -739,9 +739,12 @@ class Linter {
     if (const Template* callee = Callee(h.template_name, h.template_ref, pos, who)) {
       CheckArgumentsCover(*callee, h.arguments, pos, who);
     }
-    ReportWarning(pos, who +
-                           " is a lifecycle hook, which hubspoke does not run yet: use onExit "
-                           "for an exit hook, or a step with a when condition");
+    if (h.name != "exit" && h.expression.empty()) {
+      ReportError(pos, who +
+                           " has no expression: a hook other than exit runs when its "
+                           "expression becomes true, e.g. expression: steps.NAME.status == "
+                           "\"Running\"");
+    }
   }
 
   void CheckInputReferences(const Template& t) {

@@ -347,8 +347,7 @@ spec:
 )");
   EXPECT_THAT(out, ElementsAre(HasSubstr("spec.onExit uses template \"bye\", which is not defined"),
                                HasSubstr("spec.hooks.running uses template \"watch\""),
-                               HasSubstr("warning: spec.hooks.running is a lifecycle hook, which "
-                                         "hubspoke does not run yet"),
+                               HasSubstr("error: spec.hooks.running has no expression"),
                                HasSubstr("step \"a\" has onExit template \"gone\"")));
 }
 
