@@ -1072,6 +1072,9 @@ struct Engine::Impl {
       case spec::Template::Kind::kSuspend:
         StartSuspend(run, n);
         return;
+      case spec::Template::Kind::kData:
+        RunData(run, n);
+        return;
       case spec::Template::Kind::kUnsupported:
         FinishNode(run, n, Phase::kError,
                    "template type '" + tmpl.unsupported_kind + "' is not supported by hubspoke");
@@ -2322,14 +2325,62 @@ struct Engine::Impl {
     FinishNode(run, n, Phase::kSucceeded);
   }
 
+  // ---------------------------------------------------------------- data
+
+  // Node n, running as the hub's own work (no spoke's).
+  Node& RunOnHub(Run& run, int n) {
+    Node& node = run.st.nodes[n];
+    node.host_node_name = "hub";
+    SetRunning(run, n);
+    return node;
+  }
+
+  // A data template is the hub's own work: the keys its source lists in the artifact
+  // repository, as a JSON list `data`, through each transformation; the result is the node's
+  // outputs.result.
+  void RunData(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    const spec::Data& d = *e.tmpl->data;
+    Node& node = RunOnHub(run, n);
+    auto fail = [&](const std::string& why) { FinishNode(run, n, Phase::kError, why); };
+    if (!d.source.unsupported_source.empty()) {
+      return fail("data source '" + d.source.name + "' uses a " + d.source.unsupported_source +
+                  " store, which hubspoke does not configure");
+    }
+    if (!options.artifact_repository) return fail("no artifact repository to list here");
+    auto prefix = Subst(d.source.repository_key, *e.scope);
+    if (!prefix.ok()) return fail(prefix.error().message);
+    std::string key = *prefix;
+    if (!key.empty()) {
+      auto k = RepositoryKey(key);
+      if (!k.ok()) return fail("data source: " + k.error().message);
+      key = k->substr(std::string_view("_repository/").size());
+    }
+    auto keys = options.artifact_repository->ListKeys(key);
+    if (!keys.ok()) return fail("data source: " + keys.error().message);
+    std::string data = "[";
+    for (const std::string& k : *keys) data += (data.size() > 1 ? "," : "") + expr::JsonQuote(k);
+    data += "]";
+    for (size_t i = 0; i < d.transformations.size(); ++i) {
+      VarScope scope(e.scope.get());
+      scope.Set("data", data);
+      auto v = expr::EvaluateExpr(d.transformations[i], scope);
+      if (!v.ok()) {
+        return fail("transformation " + std::to_string(i + 1) + ": " + v.error().message);
+      }
+      data = std::move(*v);
+    }
+    node.result = expr::ItemText(data);
+    e.scope->Set("outputs.result", *node.result);
+    FinishNode(run, n, Phase::kSucceeded);
+  }
+
   // ---------------------------------------------------------------- resources / child workflows
 
   void StartResource(Run& run, int n) {
     NodeExt& e = run.ext[n];
     const spec::Resource& res = *e.tmpl->resource;
-    Node& node = run.st.nodes[n];
-    node.host_node_name = "hub";
-    SetRunning(run, n);
+    Node& node = RunOnHub(run, n);
     if (res.action != "create") {
       FinishNode(run, n, Phase::kError,
                  "resource action '" + res.action +

@@ -467,8 +467,8 @@ class Linter {
             t.pos,
             what + " is of type " + Quote(t.unsupported_kind) +
                 ", which hubspoke does not run (supported: container, script, "
-                "containerSet, steps, dag, resource creating a Workflow, suspend): rewrite it as a "
-                "container or script template");
+                "containerSet, steps, dag, resource creating a Workflow, suspend, data): rewrite "
+                "it as a container or script template");
         break;
       default:
         break;
@@ -482,6 +482,7 @@ class Linter {
                                " has sidecars, which hubspoke does not start yet: run what "
                                "they provide as a daemon step before it, or in its container");
     }
+    if (t.data) CheckData(*t.data, what);
     if (t.memoize && t.memoize->key.empty()) {
       ReportError(t.memoize->pos, what +
                                       " memoize has no key: add key: the value (usually from "
@@ -519,6 +520,18 @@ class Linter {
     CheckSteps(t);
     if (t.dag) CheckDag(t);
     CheckInputReferences(t);
+  }
+
+  void CheckData(const Data& d, const std::string& what) {
+    CheckArtifact(d.source, what + " data.source.artifactPaths");
+    for (const std::string& e : d.transformations) {
+      if (e.empty()) {
+        ReportError(d.pos, what +
+                               " has a data transformation without an expression: add "
+                               "expression: (over `data`, e.g. filter(data, {# endsWith "
+                               "\".log\"}))");
+      }
+    }
   }
 
   void CheckResource(const Template& t) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "exec/runner.h"
 #include "exec_test_util.h"
@@ -133,6 +134,21 @@ TEST_F(ArtifactsTest, AnOutputAtTheRootIsTheFileTheTaskWroteWhereItStarted) {
   EXPECT_FALSE(fs::is_regular_file("/hubspoke-test-result.txt"));  // not the host's root
   std::error_code ec;
   fs::remove("/hubspoke-test-result.txt", ec);  // the empty mount point left, if any
+}
+
+TEST_F(ArtifactsTest, AListingHasEveryObjectAtOrBelowThePrefix) {
+  WriteText(Path("repo/logs/a/main.log"), "a");
+  WriteText(Path("repo/logs/b/main.log"), "b");
+  WriteText(Path("repo/other.txt"), "o");
+  auto all = ListArtifactKeys(Path("repo"), "");
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_EQ(*all, (std::vector<std::string>{"logs/a/main.log", "logs/b/main.log", "other.txt"}));
+  auto logs = ListArtifactKeys(Path("repo"), "logs/b");
+  ASSERT_TRUE(logs.ok());
+  EXPECT_EQ(*logs, (std::vector<std::string>{"logs/b/main.log"}));
+  EXPECT_EQ(*ListArtifactKeys(Path("repo"), "other.txt"), (std::vector<std::string>{"other.txt"}));
+  EXPECT_TRUE(ListArtifactKeys(Path("repo"), "nothing/here")->empty());
+  EXPECT_FALSE(ListArtifactKeys(Path("repo"), "../repo").ok());
 }
 
 TEST_F(ArtifactsTest, AnInputThatCannotBePlacedKeepsTheTaskFromStarting) {

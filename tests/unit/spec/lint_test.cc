@@ -18,6 +18,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
+using ::testing::UnorderedElementsAre;
 
 const std::string kSeed =
     std::string(HUBSPOKE_SOURCE_DIR) + "/tests/data/spec/seed-hub-and-spoke.yaml";
@@ -224,6 +225,17 @@ TEST(LintTest, TemplateTypesMissingOrUnsupported) {
                                HasSubstr("error: template \"n\" has no template type: add one of "
                                          "container, script, containerSet, steps, dag, "
                                          "resource or suspend")));
+}
+
+TEST(LintTest, ADataTemplateNeedsTheDefaultRepositoryAndExpressions) {
+  std::vector<std::string> out = LintText(Wf(R"(  - name: main
+    data:
+      source: {artifactPaths: {name: logs, gcs: {bucket: b, serviceAccountKeySecret: {name: x}}}}
+      transformation: [{expression: ""}]
+)"));
+  EXPECT_THAT(
+      out, UnorderedElementsAre(HasSubstr("data.source.artifactPaths \"logs\" uses a gcs source"),
+                                HasSubstr("data transformation without an expression")));
 }
 
 TEST(LintTest, RefusedFeaturesNameTheFieldAndWhy) {
