@@ -1158,6 +1158,12 @@ struct Engine::Impl {
       if (!v.ok()) return fail(v.error());
       task.script_source = std::move(*v);
     }
+    for (const spec::Container& c : tmpl.sidecars) {
+      TaskContainer& sc = task.sidecars.emplace_back();
+      sc.name = c.name;
+      auto filled = SubstContainer(c, *e.scope, sc.image, sc.command, sc.args, sc.env);
+      if (!filled.ok()) return fail(filled.error());
+    }
     for (const auto& p : tmpl.outputs.parameters) {
       if (p.value_from && !p.value_from->path.empty()) {
         auto v = Subst(p.value_from->path, *e.scope);

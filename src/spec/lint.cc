@@ -477,11 +477,6 @@ class Linter {
     for (const Artifact& a : t.inputs.artifacts) CheckArtifact(a, what + " input artifact");
     for (const Artifact& a : t.outputs.artifacts) CheckArtifact(a, what + " output artifact");
     CheckArtifactPlaces(t, what);
-    if (!t.sidecars.empty()) {
-      ReportWarning(t.pos, what +
-                               " has sidecars, which hubspoke does not start yet: run what "
-                               "they provide as a daemon step before it, or in its container");
-    }
     if (t.data) CheckData(*t.data, what);
     if (t.memoize && t.memoize->key.empty()) {
       ReportError(t.memoize->pos, what +

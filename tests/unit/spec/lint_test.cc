@@ -227,6 +227,33 @@ TEST(LintTest, TemplateTypesMissingOrUnsupported) {
                                          "resource or suspend")));
 }
 
+TEST(LintTest, HooksSidecarsAndDataTemplatesRunAndLintClean) {
+  EXPECT_THAT(LintText(R"yaml(kind: Workflow
+metadata: {name: w}
+spec:
+  entrypoint: main
+  hooks:
+    exit: {template: say}
+    running: {expression: workflow.status == "Running", template: say}
+  templates:
+  - name: main
+    steps:
+    - - name: a
+        template: list
+        hooks:
+          exit: {template: say}
+          done: {expression: steps.a.status == "Succeeded", template: say}
+  - name: list
+    data:
+      source: {artifactPaths: {name: logs, s3: {bucket: my-bucket}}}
+      transformation: [{expression: "filter(data, {# endsWith 'main.log'})"}]
+  - name: say
+    container: {image: alpine, command: [echo, hi]}
+    sidecars: [{name: helper, image: alpine, command: [sleep, "10"]}]
+)yaml"),
+              IsEmpty());
+}
+
 TEST(LintTest, ADataTemplateNeedsTheDefaultRepositoryAndExpressions) {
   std::vector<std::string> out = LintText(Wf(R"(  - name: main
     data:
