@@ -51,6 +51,18 @@ std::string JoinPath(const std::string& dir, const std::string& rest) {
   return dir.back() == '/' ? dir + rest : dir + "/" + rest;
 }
 
+// A top-level path of its own ("/file", not "/dir/file") that the host does not have, or keeps as
+// an empty file or directory (a mount point left by an earlier task).
+bool IsFreeTopEntry(const std::string& path) {
+  if (path.size() < 2 || path[0] != '/' || path.find('/', 1) != std::string::npos) return false;
+  if (path == "/tmp") return false;
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(path, ec);
+  if (!fs::exists(st)) return true;
+  if (fs::is_directory(st)) return fs::is_empty(path, ec);
+  return fs::is_regular_file(st) && fs::file_size(path, ec) == 0;
+}
+
 // Searches `path_var` for an executable regular file called `name`; empty when none.
 std::string SearchPath(const std::string& name, const std::string& path_var) {
   size_t begin = 0;
@@ -220,6 +232,9 @@ class Attempt {
   // HostPath of an output the task may also have written relative to the directory it started in.
   std::string OutputHostPath(const std::string& path) const;
   bool PlaceInputArtifacts();  // false (with result_.message) when one cannot be placed
+  // Bind-mounts `host` (a file or a directory) at `target` in the task's view, making the mount
+  // point on the host to match.
+  Status MountAt(const std::string& host, const std::string& target);
   void SaveOutputArtifacts();
   ExecResult NotStarted(std::string message);
 
@@ -362,15 +377,41 @@ std::string Attempt::HostPath(const std::string& path) const {
 }
 
 bool Attempt::PlaceInputArtifacts() {
-  for (const InputArtifact& a : spec_.input_artifacts) {
-    Status placed = a.data ? WriteArtifactData(*a.data, HostPath(a.path))
-                           : UnpackArtifact(a.file, HostPath(a.path));
+  for (size_t i = 0; i < spec_.input_artifacts.size(); ++i) {
+    const InputArtifact& a = spec_.input_artifacts[i];
+    // One at a top-level path of its own ("/file") is placed in the attempt directory and
+    // mounted there: it may be a file, which a private directory at that path could not hold.
+    const bool own_mount = private_mounts_ && IsFreeTopEntry(a.path);
+    const std::string host =
+        own_mount ? attempt_dir_ + "/dirs/input-" + std::to_string(i) : HostPath(a.path);
+    Status placed = a.data ? WriteArtifactData(*a.data, host) : UnpackArtifact(a.file, host);
+    if (placed.ok() && own_mount) placed = MountAt(host, a.path);
     if (!placed.ok()) {
       result_.message = "input artifact at " + a.path + ": " + placed.error().message;
       return false;
     }
   }
   return true;
+}
+
+Status Attempt::MountAt(const std::string& host, const std::string& target) {
+  std::error_code ec;
+  const bool dir = fs::is_directory(host, ec);
+  if (!fs::exists(fs::symlink_status(target, ec))) {
+    if (dir) {
+      fs::create_directory(target, ec);
+    } else if (int fd = open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644); fd >= 0) {
+      close(fd);
+    }
+  }
+  if (!fs::exists(target, ec) || fs::is_directory(target, ec) != dir) {
+    return Fail(IoError(std::string("cannot mount the ") + (dir ? "directory" : "file") + " at " +
+                        target + ": the host has no " + (dir ? "directory" : "file") +
+                        " there to mount it on"));
+  }
+  paths_.private_dirs.emplace_back(target, host);
+  request_.mounts.push_back(BindMount{host, target, false});
+  return {};
 }
 
 std::string Attempt::OutputHostPath(const std::string& path) const {
@@ -455,7 +496,9 @@ std::vector<std::string> PrivateDirs(const ExecSpec& spec) {
     add(FreeTopDir(volume));  // first, so the volume's mount point is made inside it
     add(volume);
   }
-  for (const InputArtifact& a : spec.input_artifacts) add(FreeTopDir(a.path));
+  for (const InputArtifact& a : spec.input_artifacts) {
+    if (!IsFreeTopEntry(a.path)) add(FreeTopDir(a.path));  // those are mounted as they are placed
+  }
   for (const OutputArtifact& a : spec.output_artifacts) add(FreeTopDir(a.path));
   for (const std::string& path : spec.output_files) add(FreeTopDir(path));
   return dirs;
@@ -463,7 +506,11 @@ std::vector<std::string> PrivateDirs(const ExecSpec& spec) {
 
 bool Attempt::PrepareFileSystem() {
   const std::vector<std::string> private_dirs = PrivateDirs(spec_);
-  private_mounts_ = (spec_.private_tmp || !private_dirs.empty()) && PrivateMountsSupported();
+  const bool top_inputs =
+      std::any_of(spec_.input_artifacts.begin(), spec_.input_artifacts.end(),
+                  [](const InputArtifact& a) { return IsFreeTopEntry(a.path); });
+  private_mounts_ =
+      (spec_.private_tmp || !private_dirs.empty() || top_inputs) && PrivateMountsSupported();
   paths_.attempt_dir = attempt_dir_;
   request_.new_mount_namespace = private_mounts_;
   if (spec_.private_tmp) {

@@ -136,6 +136,30 @@ TEST_F(ArtifactsTest, AnOutputAtTheRootIsTheFileTheTaskWroteWhereItStarted) {
   fs::remove("/hubspoke-test-result.txt", ec);  // the empty mount point left, if any
 }
 
+// An input at a top-level path of its own ("/file", as Argo's examples use) is the task's own file
+// there, whether the stored artifact is a file or a directory.
+TEST_F(ArtifactsTest, AnInputAtATopLevelPathIsTheTasksOwnFileOrDirectory) {
+  if (!ProcessRunner::PrivateTmpSupported()) GTEST_SKIP() << "no private mounts here";
+  ProcessRunner runner(RunnerOptions{Path("work")});
+  WriteText(Path("tree/dir/inner.txt"), "inner\n");
+  ASSERT_TRUE(PackArtifact(Path("tree/dir"), Path("store/dir"), true).ok());
+  const std::string file = "/hubspoke-test-input-file", dir = "/hubspoke-test-input-dir";
+  ExecSpec spec;
+  spec.attempt_id = "a4";
+  spec.argv = {"sh", "-c", "cat " + file + " " + dir + "/inner.txt"};
+  spec.input_artifacts = {{file, "", std::string("raw\n")}, {dir, Path("store/dir"), std::nullopt}};
+  ExecResult r = runner.Run(spec);
+  EXPECT_TRUE(r.started) << r.message;
+  EXPECT_EQ(r.exit_code, 0) << r.message;
+  EXPECT_EQ(r.stdout_text, "raw\ninner");
+  // The host keeps at most the empty mount points.
+  std::error_code ec;
+  EXPECT_EQ(fs::file_size(file, ec), 0u);
+  EXPECT_TRUE(fs::is_empty(dir, ec));
+  fs::remove(file, ec);
+  fs::remove(dir, ec);
+}
+
 TEST_F(ArtifactsTest, AListingHasEveryObjectAtOrBelowThePrefix) {
   WriteText(Path("repo/logs/a/main.log"), "a");
   WriteText(Path("repo/logs/b/main.log"), "b");
