@@ -243,29 +243,51 @@ class TreeBuilder {
     rows_.push_back(std::move(row));
     switch (n.type) {
       case NodeType::kSteps:
-        VisitStepGroups(Select(i, NodeType::kStepGroup), below);
+        VisitStepGroups(Select(i, NodeType::kStepGroup), Hooks(i), below);
         break;
-      case NodeType::kDag:
-        VisitList(Select(i, std::nullopt), below);
+      case NodeType::kDag: {
+        std::vector<int> kids = Select(i, std::nullopt);
+        for (int h : Hooks(i)) {
+          if (std::find(kids.begin(), kids.end(), h) == kids.end()) kids.push_back(h);
+        }
+        VisitList(kids, below);
         break;
+      }
       case NodeType::kStepGroup:
       case NodeType::kTaskGroup:
       case NodeType::kRetry:
         VisitList(Children(i), below);
         break;
-      default:  // leaves; a DAG task's children are its dependents, shown under the DAG
+      default:  // leaves but for their hooks; a DAG task's other children are its dependents,
+                // shown under the DAG
+        VisitList(Hooks(i), below);
         break;
     }
   }
 
+  // The lifecycle hooks node `i` ran: its children named "<its name>.hooks.<hook>" or
+  // "<its name>.onExit".
+  std::vector<int> Hooks(int i) const {
+    std::vector<int> hooks;
+    const std::string& name = nodes_[i].name;
+    for (int j : index_.Children(i)) {
+      const std::string& child = nodes_[j].name;
+      if (child == name + ".onExit" || child.rfind(name + ".hooks.", 0) == 0) hooks.push_back(j);
+    }
+    return hooks;
+  }
+
   // Argo's layout: each step group hangs off the steps node; parallel steps of one group fork
   // with "┬" and follow below it.
-  void VisitStepGroups(const std::vector<int>& groups, const std::string& below) {
+  // The hooks of the steps node follow its groups, as one more group.
+  void VisitStepGroups(const std::vector<int>& groups, const std::vector<int>& hooks,
+                       const std::string& below) {
     std::vector<std::vector<Entry>> lists;
     for (int g : groups) {
       std::vector<Entry> entries = Elide(Children(g));
       if (!entries.empty()) lists.push_back(std::move(entries));
     }
+    if (!hooks.empty()) lists.push_back(Elide(hooks));
     for (size_t gi = 0; gi < lists.size(); ++gi) {
       bool last_group = gi + 1 == lists.size();
       std::string part = below + (last_group ? "└─" : "├─");

@@ -144,6 +144,18 @@ struct NodeExt {
   std::vector<TaskArtifact> artifacts_out;  // pods: the output artifacts of the current attempt
   bool holds_locks = false;  // template synchronization: acquired, released when the node ends
   bool waits_for_lock = false;
+  // Lifecycle hooks of the step or task whose node this is (the node Execute made for it): the
+  // node of each hook of step->hooks once fired (-1 before), of its exit hook, and whether its
+  // completion has reached its parent (that waits until every hook that fired has ended).
+  bool has_hooks = false;
+  std::vector<int> hook_nodes;
+  int exit_hook_node = -1;
+  bool exit_hook_tried = false;
+  bool waits_for_hooks = false;
+  bool hooks_settled = false;
+  // A hook's node: it reports to the node it hooks (-1: a workflow-level hook), not its parent.
+  bool is_hook = false;
+  int hook_owner = -1;
 };
 
 }  // namespace
@@ -186,6 +198,12 @@ struct Engine::Impl {
     std::string main_message;
     std::vector<std::string> children;
     std::unordered_map<std::string, int> index;  // node id -> index
+    // spec.hooks other than exit: the node of each once fired (-1 before); the entrypoint's end
+    // waits for those that fired.
+    std::vector<int> wf_hook_nodes;
+    bool main_waits_for_hooks = false;
+    // Steps standing in for hooks (their template and arguments), so hook nodes start as steps do.
+    std::deque<spec::Step> hook_steps;
   };
 
   const Clock& clock;
@@ -266,26 +284,29 @@ struct Engine::Impl {
     if (node.phase == Phase::kPending) {
       node.phase = Phase::kRunning;
       MarkNode(run, n);
+      if (run.ext[n].has_hooks) hook_checks.push_back({&run, n});
     }
   }
 
   // Processes completions until none is left: each completion is heard by its parent only after
   // the event that caused it has been fully applied, so no handler runs inside another.
   void Drain() {
-    while (!completed.empty() || !finished_runs.empty() || !granted.empty()) {
+    while (!completed.empty() || !hook_checks.empty() || !finished_runs.empty() ||
+           !granted.empty()) {
+      while (!hook_checks.empty()) {
+        auto [run, n] = hook_checks.front();
+        hook_checks.pop_front();
+        if (!run->finished) FireHooks(*run, n);
+      }
       while (!completed.empty()) {
         auto [run, n] = completed.front();
         completed.pop_front();
-        int parent = run->ext[n].parent;
-        if (parent == kNoParent) {
-          MainDone(*run);
-        } else if (parent == kExitHandlerParent) {
-          ExitHandlerDone(*run, n);
-        } else {
-          ChildDone(*run, parent, n);
-        }
-        // After the parent heard of it, so a failure stops deferred siblings under failFast.
-        ReleaseLimiter(*run, n);
+        if (run->ext[n].is_hook) {
+          HookDone(*run, n);
+        } else if (!run->ext[n].has_hooks || HooksSettled(*run, n)) {
+          Deliver(*run, n);
+        }  // else its parent hears of it once its hooks have ended
+        if (!run->wf_hook_nodes.empty() && !run->finished) FireWorkflowHooks(*run);
       }
       while (!finished_runs.empty()) {
         Run* child = finished_runs.back();
@@ -297,6 +318,197 @@ struct Engine::Impl {
         granted.pop_front();
         LockFreed(name, n);
       }
+    }
+  }
+
+  // Tells node n's parent (or the workflow) that n completed.
+  void Deliver(Run& run, int n) {
+    int parent = run.ext[n].parent;
+    if (parent == kNoParent) {
+      MainDone(run);
+    } else if (parent == kExitHandlerParent) {
+      ExitHandlerDone(run, n);
+    } else {
+      ChildDone(run, parent, n);
+    }
+    // After the parent heard of it, so a failure stops deferred siblings under failFast.
+    ReleaseLimiter(run, n);
+  }
+
+  // ---------------------------------------------------------------- lifecycle hooks
+
+  std::deque<std::pair<Run*, int>> hook_checks;  // hooked nodes whose phase changed
+
+  // A step or task with hooks: its node reports hook checks and waits for its hooks to end.
+  void AttachHooks(Run& run, int n, int parent, const spec::Step* step) {
+    if (!step || (step->hooks.empty() && step->on_exit.empty()) || parent < 0) return;
+    NodeType container = run.st.nodes[parent].type;
+    if (container != NodeType::kStepGroup && container != NodeType::kTaskGroup &&
+        container != NodeType::kDag) {
+      return;
+    }
+    run.ext[n].has_hooks = true;
+    hook_checks.push_back({&run, n});
+  }
+
+  // What a hook of step/task node n sees: its template's variables, the item, and
+  // steps.<name>.* (tasks.<name>.*) of n itself (status; outputs once it has them).
+  std::unique_ptr<VarScope> HookScope(Run& run, int n) {
+    const NodeExt& e = run.ext[n];
+    int container = e.parent;
+    int tmpl_node = run.ext[container].dag ? container : run.ext[container].parent;
+    auto scope = std::make_unique<VarScope>(run.ext[tmpl_node].scope.get());
+    if (!e.item.empty()) {
+      expr::FlattenItem("item", e.item, [&](std::string k, std::string v) {
+        scope->Set(std::move(k), std::move(v));
+      });
+    }
+    const bool dag = run.st.nodes[tmpl_node].type == NodeType::kDag;
+    SetNodeVars(run, *scope, (dag ? "tasks." : "steps.") + e.step->name, run.st.nodes[n]);
+    return scope;
+  }
+
+  // Starts `hook` as node `name` under `owner` (-1: a workflow-level hook, under the root) and
+  // returns its index; with `error`, or when its template or arguments fail, the node is an Error.
+  int RunHook(Run& run, int owner, const spec::LifecycleHook& hook, const std::string& name,
+              const std::string& display, const expr::Scope& scope, std::string error) {
+    const int tree_parent = owner >= 0 ? owner : 0;
+    const std::string boundary = owner >= 0 ? run.st.nodes[owner].boundary_id : "";
+    spec::Step& step = run.hook_steps.emplace_back();
+    step.name = hook.name;
+    step.template_name = hook.template_name;
+    step.arguments = hook.arguments;
+    const spec::Template* tmpl = error.empty() ? FindTemplate(run, hook.template_name) : nullptr;
+    if (!tmpl && error.empty()) error = "template '" + hook.template_name + "' is not defined";
+    std::vector<Param> args;
+    for (const spec::Parameter& p : hook.arguments.parameters) {
+      if (!error.empty()) break;
+      auto v = Subst(p.value ? *p.value : p.default_value.value_or(""), scope);
+      if (!v.ok())
+        error = v.error().message;
+      else
+        args.push_back({p.name, std::move(*v)});
+    }
+    const int h = static_cast<int>(run.st.nodes.size());
+    if (error.empty()) {
+      Execute(run, tree_parent, name, display, *tmpl, args, boundary, scope, &step, "", -1, -1);
+    } else {
+      NewNode(run, tree_parent, name, display, NodeType::kSkipped, nullptr, boundary);
+      run.st.nodes[h].template_name = hook.template_name;
+    }
+    run.ext[h].is_hook = true;
+    run.ext[h].hook_owner = owner;
+    if (!error.empty()) FinishNode(run, h, Phase::kError, error);
+    return h;
+  }
+
+  // Whether a hook's expression holds now; an expression that cannot be evaluated is an error
+  // (in `error`) and fires the hook as an Error.
+  static bool HookFires(const spec::LifecycleHook& hook, const expr::Scope& scope,
+                        std::string& error) {
+    auto v = expr::EvaluateExpr(hook.expression, scope);
+    if (v.ok()) return *v == "true";
+    error = "hook '" + hook.name + "' expression: " + v.error().message;
+    return true;
+  }
+
+  // Starts the hooks of node n whose expression became true (each at most once).
+  void FireHooks(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    if (!e.has_hooks || e.hooks_settled) return;
+    const std::vector<spec::LifecycleHook>& hooks = e.step->hooks;
+    e.hook_nodes.resize(hooks.size(), -1);
+    std::unique_ptr<VarScope> scope;
+    for (size_t i = 0; i < hooks.size(); ++i) {
+      if (hooks[i].name == "exit" || e.hook_nodes[i] >= 0) continue;
+      if (!scope) scope = HookScope(run, n);
+      std::string error;
+      if (!HookFires(hooks[i], *scope, error)) continue;
+      const Node& node = run.st.nodes[n];
+      e.hook_nodes[i] = RunHook(run, n, hooks[i], node.name + ".hooks." + hooks[i].name,
+                                node.display_name + ".hooks." + hooks[i].name, *scope, error);
+    }
+  }
+
+  // Starts the exit hook of completed node n (hooks.exit, or the step's onExit), if it has one
+  // and its expression, if any, holds.
+  void StartExitHook(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    const spec::Step& step = *e.step;
+    spec::LifecycleHook exit;
+    auto it = std::find_if(step.hooks.begin(), step.hooks.end(),
+                           [](const spec::LifecycleHook& h) { return h.name == "exit"; });
+    if (it != step.hooks.end()) {
+      exit = *it;
+    } else if (!step.on_exit.empty()) {
+      exit.name = "exit";
+      exit.template_name = step.on_exit;
+    } else {
+      return;
+    }
+    auto scope = HookScope(run, n);
+    std::string error;
+    if (!exit.expression.empty() && !HookFires(exit, *scope, error)) return;
+    const Node& node = run.st.nodes[n];
+    e.exit_hook_node =
+        RunHook(run, n, exit, node.name + ".onExit", node.display_name + ".onExit", *scope, error);
+  }
+
+  bool Running(const Run& run, int h) const {
+    return h >= 0 && !IsCompleted(run.st.nodes[h].phase);
+  }
+
+  // Whether completed node n may report to its parent: its hooks that fired have ended, then its
+  // exit hook has run. Until then it waits (HookDone asks again).
+  bool HooksSettled(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    if (e.hooks_settled) return true;
+    FireHooks(run, n);  // its final phase may fire some
+    e.waits_for_hooks = true;
+    for (int h : e.hook_nodes) {
+      if (Running(run, h)) return false;
+    }
+    if (!e.exit_hook_tried) {
+      e.exit_hook_tried = true;
+      StartExitHook(run, n);
+    }
+    if (Running(run, e.exit_hook_node)) return false;
+    e.waits_for_hooks = false;
+    e.hooks_settled = true;
+    return true;
+  }
+
+  void HookDone(Run& run, int h) {
+    int owner = run.ext[h].hook_owner;
+    if (owner < 0) {
+      if (run.main_waits_for_hooks) MainDone(run);
+    } else if (run.ext[owner].waits_for_hooks && HooksSettled(run, owner)) {
+      Deliver(run, owner);
+    }
+  }
+
+  // Why a hook of node n (or, for -1, of the workflow) ended Error, which fails the template
+  // (workflow) it is in: "" when none did. A hook that failed is ignored, as in Argo.
+  std::string HookError(const Run& run, int n) const {
+    std::vector<int> hooks = n < 0 ? run.wf_hook_nodes : run.ext[n].hook_nodes;
+    if (n >= 0) hooks.push_back(run.ext[n].exit_hook_node);
+    for (int h : hooks) {
+      if (h < 0 || run.st.nodes[h].phase != Phase::kError) continue;
+      return "hook '" + run.st.nodes[h].display_name + "' errored: " + run.st.nodes[h].message;
+    }
+    return "";
+  }
+
+  // Starts the workflow-level hooks (spec.hooks other than exit) whose expression became true.
+  void FireWorkflowHooks(Run& run) {
+    if (run.st.nodes.empty()) return;
+    const std::vector<spec::LifecycleHook>& hooks = run.spec.spec.hooks;
+    for (size_t i = 0; i < hooks.size(); ++i) {
+      if (hooks[i].name == "exit" || run.wf_hook_nodes[i] >= 0) continue;
+      std::string error;
+      if (!HookFires(hooks[i], run.globals, error)) continue;
+      const std::string name = run.st.name + ".hooks." + hooks[i].name;
+      run.wf_hook_nodes[i] = RunHook(run, -1, hooks[i], name, name, run.globals, error);
     }
   }
 
@@ -672,6 +884,7 @@ struct Engine::Impl {
     if (retry && (type == NodeType::kPod || type == NodeType::kSteps || type == NodeType::kDag)) {
       n = NewNode(run, parent, name, display, NodeType::kRetry, &tmpl, boundary);
       Annotate(run, n, step, item, item_index, limiter);
+      AttachHooks(run, n, parent, step);
       auto inputs = ResolveInputs(tmpl, args, caller_scope, run.st.nodes[n].name);
       if (!inputs.ok()) {
         FinishNode(run, n, Phase::kError, inputs.error().message);
@@ -686,6 +899,7 @@ struct Engine::Impl {
     }
     n = NewNode(run, parent, name, display, type, &tmpl, boundary);
     Annotate(run, n, step, item, item_index, limiter);
+    AttachHooks(run, n, parent, step);
     auto inputs = ResolveInputs(tmpl, args, caller_scope, run.st.nodes[n].name);
     if (!inputs.ok()) {
       FinishNode(run, n, Phase::kError, inputs.error().message);
@@ -859,6 +1073,9 @@ struct Engine::Impl {
       case spec::Template::Kind::kSuspend:
         StartSuspend(run, n);
         return;
+      case spec::Template::Kind::kData:
+        RunData(run, n);
+        return;
       case spec::Template::Kind::kUnsupported:
         FinishNode(run, n, Phase::kError,
                    "template type '" + tmpl.unsupported_kind + "' is not supported by hubspoke");
@@ -941,6 +1158,12 @@ struct Engine::Impl {
       auto v = Subst(tmpl.script->source, *e.scope);
       if (!v.ok()) return fail(v.error());
       task.script_source = std::move(*v);
+    }
+    for (const spec::Container& c : tmpl.sidecars) {
+      TaskContainer& sc = task.sidecars.emplace_back();
+      sc.name = c.name;
+      auto filled = SubstContainer(c, *e.scope, sc.image, sc.command, sc.args, sc.env);
+      if (!filled.ok()) return fail(filled.error());
     }
     for (const auto& p : tmpl.outputs.parameters) {
       if (p.value_from && !p.value_from->path.empty()) {
@@ -1496,8 +1719,12 @@ struct Engine::Impl {
       case NodeType::kTaskGroup: {
         NodeExt& e = run.ext[p];
         e.pending--;
-        if (IsFailedOrError(child.phase) && !ContinuesOn(run.ext[c].step, child.phase)) {
-          if (!e.child_failed) e.fail_message = "child '" + child.id + "' failed";
+        // A hook that ended Error fails the template whatever continueOn says.
+        const std::string hook_error = HookError(run, c);
+        if ((IsFailedOrError(child.phase) && !ContinuesOn(run.ext[c].step, child.phase)) ||
+            !hook_error.empty()) {
+          if (!e.child_failed)
+            e.fail_message = hook_error.empty() ? "child '" + child.id + "' failed" : hook_error;
           e.child_failed = true;
           int tmpl_node = run.ext[p].parent;
           if (parent.type == NodeType::kStepGroup) run.ext[tmpl_node].child_failed = true;
@@ -1938,6 +2165,10 @@ struct Engine::Impl {
       d.fail_phase = child.phase;
       d.fail_message = "child '" + child.id + "' failed";
     }
+    if (std::string why = HookError(run, c); !why.empty() && !d.failed) {
+      d.failed = true;  // a hook that ended Error fails the DAG, whatever continueOn says
+      d.fail_message = std::move(why);
+    }
     ScheduleDag(run, n, d.dependents[t]);
     CheckDagDone(run, n);
   }
@@ -2107,14 +2338,62 @@ struct Engine::Impl {
     FinishNode(run, n, Phase::kSucceeded);
   }
 
+  // ---------------------------------------------------------------- data
+
+  // Node n, running as the hub's own work (no spoke's).
+  Node& RunOnHub(Run& run, int n) {
+    Node& node = run.st.nodes[n];
+    node.host_node_name = "hub";
+    SetRunning(run, n);
+    return node;
+  }
+
+  // A data template is the hub's own work: the keys its source lists in the artifact
+  // repository, as a JSON list `data`, through each transformation; the result is the node's
+  // outputs.result.
+  void RunData(Run& run, int n) {
+    NodeExt& e = run.ext[n];
+    const spec::Data& d = *e.tmpl->data;
+    Node& node = RunOnHub(run, n);
+    auto fail = [&](const std::string& why) { FinishNode(run, n, Phase::kError, why); };
+    if (!d.source.unsupported_source.empty()) {
+      return fail("data source '" + d.source.name + "' uses a " + d.source.unsupported_source +
+                  " store, which hubspoke does not configure");
+    }
+    if (!options.artifact_repository) return fail("no artifact repository to list here");
+    auto prefix = Subst(d.source.repository_key, *e.scope);
+    if (!prefix.ok()) return fail(prefix.error().message);
+    std::string key = *prefix;
+    if (!key.empty()) {
+      auto k = RepositoryKey(key);
+      if (!k.ok()) return fail("data source: " + k.error().message);
+      key = k->substr(std::string_view("_repository/").size());
+    }
+    auto keys = options.artifact_repository->ListKeys(key);
+    if (!keys.ok()) return fail("data source: " + keys.error().message);
+    std::string data = "[";
+    for (const std::string& k : *keys) data += (data.size() > 1 ? "," : "") + expr::JsonQuote(k);
+    data += "]";
+    for (size_t i = 0; i < d.transformations.size(); ++i) {
+      VarScope scope(e.scope.get());
+      scope.Set("data", data);
+      auto v = expr::EvaluateExpr(d.transformations[i], scope);
+      if (!v.ok()) {
+        return fail("transformation " + std::to_string(i + 1) + ": " + v.error().message);
+      }
+      data = std::move(*v);
+    }
+    node.result = expr::ItemText(data);
+    e.scope->Set("outputs.result", *node.result);
+    FinishNode(run, n, Phase::kSucceeded);
+  }
+
   // ---------------------------------------------------------------- resources / child workflows
 
   void StartResource(Run& run, int n) {
     NodeExt& e = run.ext[n];
     const spec::Resource& res = *e.tmpl->resource;
-    Node& node = run.st.nodes[n];
-    node.host_node_name = "hub";
-    SetRunning(run, n);
+    Node& node = RunOnHub(run, n);
     if (res.action != "create") {
       FinishNode(run, n, Phase::kError,
                  "resource action '" + res.action +
@@ -2294,6 +2573,9 @@ struct Engine::Impl {
       parent->children.push_back(name);
     }
     for (const spec::Template& t : r.spec.spec.templates) r.templates[t.name] = &t;
+    for (const spec::LifecycleHook& h : r.spec.spec.hooks) {
+      if (h.name != "exit") r.wf_hook_nodes.assign(r.spec.spec.hooks.size(), -1);
+    }
     for (const spec::Parameter& p : r.spec.spec.arguments.parameters) {
       std::optional<std::string> v = p.value ? p.value : p.default_value;
       if (!v) {
@@ -2370,28 +2652,65 @@ struct Engine::Impl {
       MarkRun(r);
     }
     const spec::Template* entry = r.templates.at(r.spec.spec.entrypoint);
+    r.globals.Set("workflow.status", "Running");
     Execute(r, kNoParent, r.st.name, r.st.name, *entry, r.st.parameters, "", r.globals, nullptr, "",
             -1, -1);
+    if (!r.wf_hook_nodes.empty()) FireWorkflowHooks(r);
   }
 
   void MainDone(Run& run) {
     const Node& root = run.st.nodes[0];
+    run.globals.Set("workflow.status", std::string(PhaseName(root.phase)));
+    run.globals.Set("workflow.failures", FailuresJson(run));
+    run.globals.Set("workflow.duration", std::to_string((clock.Now() - run.st.started_at) / 1e6));
+    // The workflow's own hooks that fired end first (its final status may fire more).
+    if (!run.wf_hook_nodes.empty()) {
+      FireWorkflowHooks(run);
+      run.main_waits_for_hooks = std::any_of(run.wf_hook_nodes.begin(), run.wf_hook_nodes.end(),
+                                             [&](int h) { return Running(run, h); });
+      if (run.main_waits_for_hooks) return;
+    }
     run.main_phase = root.phase;
     run.main_message = run.deadline_exceeded ? kDeadlineMessage : root.message;
-    if (!run.spec.spec.on_exit.empty() && !run.exit_started) {
+    if (std::string why = HookError(run, -1); !why.empty() && root.phase == Phase::kSucceeded) {
+      run.main_phase = Phase::kFailed;
+      run.main_message = std::move(why);
+    }
+    // spec.onExit, or spec.hooks.exit (which may pass arguments).
+    std::string exit_template = run.spec.spec.on_exit;
+    const spec::LifecycleHook* exit_hook = nullptr;
+    for (const spec::LifecycleHook& h : run.spec.spec.hooks) {
+      if (h.name == "exit" && exit_template.empty()) exit_hook = &h;
+    }
+    if (exit_hook) exit_template = exit_hook->template_name;
+    if (!exit_template.empty() && !run.exit_started) {
       run.exit_started = true;
-      const spec::Template* tmpl = FindTemplate(run, run.spec.spec.on_exit);
-      run.globals.Set("workflow.status", std::string(PhaseName(root.phase)));
-      run.globals.Set("workflow.failures", FailuresJson(run));
-      run.globals.Set("workflow.duration", std::to_string((clock.Now() - run.st.started_at) / 1e6));
+      run.globals.Set("workflow.status", std::string(PhaseName(run.main_phase)));
+      const spec::Template* tmpl = FindTemplate(run, exit_template);
       if (!tmpl) {
-        FinalizeRun(run, Phase::kError,
-                    "onExit template '" + run.spec.spec.on_exit + "' is not defined");
+        FinalizeRun(run, Phase::kError, "onExit template '" + exit_template + "' is not defined");
         return;
       }
+      std::vector<Param> args;
+      const spec::Step* step = nullptr;
+      if (exit_hook) {
+        spec::Step& s = run.hook_steps.emplace_back();
+        s.name = "exit";
+        s.template_name = exit_template;
+        s.arguments = exit_hook->arguments;
+        step = &s;
+        for (const spec::Parameter& p : s.arguments.parameters) {
+          auto v = Subst(p.value ? *p.value : p.default_value.value_or(""), run.globals);
+          if (!v.ok()) {
+            FinalizeRun(run, Phase::kError, "exit hook: " + v.error().message);
+            return;
+          }
+          args.push_back({p.name, std::move(*v)});
+        }
+      }
       run.stopping = false;
-      Execute(run, kExitHandlerParent, run.st.name + ".onExit", run.st.name + ".onExit", *tmpl, {},
-              "", run.globals, nullptr, "", -1, -1);
+      Execute(run, kExitHandlerParent, run.st.name + ".onExit", run.st.name + ".onExit", *tmpl,
+              args, "", run.globals, step, "", -1, -1);
       return;
     }
     FinalizeRun(run, run.main_phase, run.main_message);

@@ -1,5 +1,6 @@
 // The workflow state machine: Argo semantics for steps, DAGs, loops, conditions, retries,
-// parallelism, exit handlers and child workflows created by resource templates.
+// parallelism, exit handlers, lifecycle hooks, data templates and child workflows created by
+// resource templates.
 //
 // The engine is pure and incremental: it is driven by events (Submit, TaskStarted, TaskFinished,
 // TimerFired, and commands) and answers with effects (tasks to dispatch, attempts to cancel,
@@ -52,12 +53,23 @@ class MemoryMemoCache : public MemoCache {
   std::map<std::pair<std::string, std::string>, MemoEntry> entries_;
 };
 
+// The default artifact repository (the hub's artifact store emulates it): what `data` templates
+// list. The engine calls it from its own thread only.
+class ArtifactRepository {
+ public:
+  virtual ~ArtifactRepository() = default;
+  // The keys of the objects at or below `prefix` ("" = every object), sorted.
+  virtual Result<std::vector<std::string>> ListKeys(const std::string& prefix) = 0;
+};
+
 struct EngineOptions {
   uint64_t seed = 1;  // generateName suffixes and workflow uids
   std::string default_namespace = "default";
   MemoCache* memo_cache = nullptr;  // nullptr: memoize is honored within this engine only
   // Limits of synchronization semaphores, by their configMapKeyRef "name/key".
   std::map<std::string, int> semaphore_limits;
+  // nullptr: data templates that list artifacts end in Error.
+  ArtifactRepository* artifact_repository = nullptr;
 };
 
 struct TimerRequest {

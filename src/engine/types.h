@@ -128,6 +128,9 @@ struct Task {
   // containerSet tasks: these run in order instead of image/command/args/env, sharing the working
   // directory, /tmp and private_dirs; stdout_text is the one of the container named "main".
   std::vector<TaskContainer> containers;
+  // Sidecars: started with the task's main process in its working directory, /tmp and private
+  // dirs, and stopped once it exits; the task's outcome is the main process's.
+  std::vector<TaskContainer> sidecars;
 };
 
 struct TaskResult {

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -253,6 +254,26 @@ Status WriteArtifactData(const std::string& data, const std::string& host_path) 
   out.close();
   if (!out) return Fail(IoError("cannot write " + path + ": " + strerror(errno)));
   return {};
+}
+
+Result<std::vector<std::string>> ListArtifactKeys(const std::string& root,
+                                                  const std::string& prefix) {
+  if (!prefix.empty() && !IsPlainRelativePath(prefix))
+    return Fail(InvalidArgument("key prefix '" + prefix + "' is not a plain relative path"));
+  const fs::path start = prefix.empty() ? fs::path(root) : fs::path(root) / prefix;
+  std::vector<std::string> keys;
+  std::error_code ec;
+  fs::file_status st = fs::symlink_status(start, ec);
+  if (fs::is_regular_file(st)) {
+    keys.push_back(prefix);
+  } else if (fs::is_directory(st)) {
+    for (fs::recursive_directory_iterator it(start, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->is_regular_file(ec)) keys.push_back(it->path().lexically_relative(root).string());
+    }
+    if (ec) return Fail(IoError("cannot list " + start.string() + ": " + ec.message()));
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
 }
 
 }  // namespace hubspoke::exec

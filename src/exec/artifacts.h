@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 
@@ -36,5 +37,12 @@ bool IsPlainRelativePath(const std::string& path);
 
 // Writes `data` as the file `host_path` (an input artifact given with raw.data).
 Status WriteArtifactData(const std::string& data, const std::string& host_path);
+
+// The keys of the objects stored at or below `prefix` (a plain relative path, or "" for all) in
+// the store directory `root`, as paths relative to `root`, sorted: each regular file is one
+// object, as in a bucket listing (a directory stored as it is holds several). A prefix that names
+// nothing lists nothing.
+Result<std::vector<std::string>> ListArtifactKeys(const std::string& root,
+                                                  const std::string& prefix);
 
 }  // namespace hubspoke::exec

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <unordered_map>
@@ -28,6 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr size_t kStdoutTail = 256 * 1024;
+constexpr size_t kOutputTail = 4096;
 constexpr size_t kMaxOutputFile = 1024 * 1024;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr const char* kInheritedEnv[] = {"PATH", "HOME", "LANG", "TERM"};
@@ -47,6 +49,18 @@ bool IsUnder(const std::string& path, const std::string& dir) {
 std::string JoinPath(const std::string& dir, const std::string& rest) {
   if (rest.empty()) return dir;
   return dir.back() == '/' ? dir + rest : dir + "/" + rest;
+}
+
+// A top-level path of its own ("/file", not "/dir/file") that the host does not have, or keeps as
+// an empty file or directory (a mount point left by an earlier task).
+bool IsFreeTopEntry(const std::string& path) {
+  if (path.size() < 2 || path[0] != '/' || path.find('/', 1) != std::string::npos) return false;
+  if (path == "/tmp") return false;
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(path, ec);
+  if (!fs::exists(st)) return true;
+  if (fs::is_directory(st)) return fs::is_empty(path, ec);
+  return fs::is_regular_file(st) && fs::file_size(path, ec) == 0;
 }
 
 // Searches `path_var` for an executable regular file called `name`; empty when none.
@@ -187,8 +201,20 @@ class Attempt {
   // the task cannot start.
   bool Prepare();
   bool PrepareCommand();
+  bool PrepareSidecars();
   bool PrepareFileSystem();
-  std::vector<std::string> BuildEnv() const;
+  std::vector<std::string> BuildEnv(
+      const std::vector<std::pair<std::string, std::string>>& task_env) const;
+  // Resolves argv[0] through the PATH of `env` into request->path; false (with result_.message)
+  // when it is not found.
+  bool ResolveCommand(const std::vector<std::string>& argv, SpawnRequest* request);
+  // Starts the sidecars; false (with result_.message, the started ones stopped) when one cannot.
+  bool StartSidecars();
+  // Reads what a sidecar printed into the log, line by line with its name; false at end of file.
+  bool ReadSidecar(size_t i);
+  void LogSidecarLine(const std::string& name, std::string_view line);
+  // Once the main process has exited: SIGTERM, then SIGKILL after the grace period, and reap.
+  void StopSidecars();
   // Waits for the leader to exit while draining stdout and acting on the timeout and cancel.
   void Supervise(const Spawned& child);
   void StartStopping(pid_t pgid, int64_t now_us);
@@ -206,6 +232,9 @@ class Attempt {
   // HostPath of an output the task may also have written relative to the directory it started in.
   std::string OutputHostPath(const std::string& path) const;
   bool PlaceInputArtifacts();  // false (with result_.message) when one cannot be placed
+  // Bind-mounts `host` (a file or a directory) at `target` in the task's view, making the mount
+  // point on the host to match.
+  Status MountAt(const std::string& host, const std::string& target);
   void SaveOutputArtifacts();
   ExecResult NotStarted(std::string message);
 
@@ -227,6 +256,14 @@ class Attempt {
   int64_t kill_at_us_ = -1;  // monotonic; SIGKILL the group then
   bool stopping_ = false;
   int term_signal_ = 0;  // the signal that ended the leader, if one did
+  struct Sidecar {
+    const SidecarSpec* spec = nullptr;
+    SpawnRequest request;
+    Spawned child;
+    Fd output;            // its stdout and stderr
+    std::string partial;  // the start of a line it has not ended yet
+  };
+  std::deque<Sidecar> sidecars_;  // a deque: a Sidecar owns file descriptors and cannot move
 };
 
 Attempt::~Attempt() {
@@ -286,10 +323,12 @@ ExecResult Attempt::Run() {
   request_.stdout_fd = stdout_write.get();
   request_.stderr_fd = stderr_write.get() >= 0 ? stderr_write.get() : runner_->dev_null.get();
   result_.started_us = NowMicros(CLOCK_REALTIME);
+  if (!StartSidecars()) return NotStarted(std::move(result_.message));
   Spawned child = Spawn(request_);
   stdout_write.Reset(-1);
   stderr_write.Reset(-1);
   if (child.pid < 0) {
+    StopSidecars();
     if (child.step == "exec" && (child.error == ENOENT || child.error == ENOTDIR)) {
       return NotStarted(NotFoundMessage(spec_, spec_.argv[0]));
     }
@@ -303,8 +342,12 @@ ExecResult Attempt::Run() {
   Reap(child);
   DrainStdout();
   close(child.pidfd);
+  StopSidecars();
   result_.finished_us = NowMicros(CLOCK_REALTIME);
 
+  if (result_.output_tail.size() > kOutputTail) {
+    result_.output_tail.erase(0, result_.output_tail.size() - kOutputTail);
+  }
   if (result_.stdout_text.size() > kStdoutTail) {
     result_.stdout_text.erase(0, result_.stdout_text.size() - kStdoutTail);
   }
@@ -334,9 +377,15 @@ std::string Attempt::HostPath(const std::string& path) const {
 }
 
 bool Attempt::PlaceInputArtifacts() {
-  for (const InputArtifact& a : spec_.input_artifacts) {
-    Status placed = a.data ? WriteArtifactData(*a.data, HostPath(a.path))
-                           : UnpackArtifact(a.file, HostPath(a.path));
+  for (size_t i = 0; i < spec_.input_artifacts.size(); ++i) {
+    const InputArtifact& a = spec_.input_artifacts[i];
+    // One at a top-level path of its own ("/file") is placed in the attempt directory and
+    // mounted there: it may be a file, which a private directory at that path could not hold.
+    const bool own_mount = private_mounts_ && IsFreeTopEntry(a.path);
+    const std::string host =
+        own_mount ? attempt_dir_ + "/dirs/input-" + std::to_string(i) : HostPath(a.path);
+    Status placed = a.data ? WriteArtifactData(*a.data, host) : UnpackArtifact(a.file, host);
+    if (placed.ok() && own_mount) placed = MountAt(host, a.path);
     if (!placed.ok()) {
       result_.message = "input artifact at " + a.path + ": " + placed.error().message;
       return false;
@@ -345,11 +394,34 @@ bool Attempt::PlaceInputArtifacts() {
   return true;
 }
 
+Status Attempt::MountAt(const std::string& host, const std::string& target) {
+  std::error_code ec;
+  const bool dir = fs::is_directory(host, ec);
+  if (!fs::exists(fs::symlink_status(target, ec))) {
+    if (dir) {
+      fs::create_directory(target, ec);
+    } else if (int fd = open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644); fd >= 0) {
+      close(fd);
+    }
+  }
+  if (!fs::exists(target, ec) || fs::is_directory(target, ec) != dir) {
+    return Fail(IoError(std::string("cannot mount the ") + (dir ? "directory" : "file") + " at " +
+                        target + ": the host has no " + (dir ? "directory" : "file") +
+                        " there to mount it on"));
+  }
+  paths_.private_dirs.emplace_back(target, host);
+  request_.mounts.push_back(BindMount{host, target, false});
+  return {};
+}
+
 std::string Attempt::OutputHostPath(const std::string& path) const {
   std::string host = HostPath(path);
   if (!spec_.working_dir.empty() || path.empty() || path[0] != '/') return host;
   std::error_code ec;
-  if (fs::exists(fs::symlink_status(host, ec))) return host;
+  // An empty directory may be only the private mount point made for a top-level path
+  // ("/result.txt"), which the task never wrote.
+  const fs::file_status st = fs::symlink_status(host, ec);
+  if (fs::exists(st) && !(fs::is_directory(st) && fs::is_empty(host, ec))) return host;
   // Without a workingDir a container starts in its image's root, where the attempt directory
   // stands in: a file the task wrote as "result.txt" is the output "/result.txt".
   std::string in_attempt = JoinPath(attempt_dir_, fs::path(path).lexically_normal().string());
@@ -380,7 +452,7 @@ bool Attempt::Prepare() {
       return false;
     }
     reused_dir_ = true;
-    return PrepareFileSystem() && PlaceInputArtifacts() && PrepareCommand();
+    return PrepareFileSystem() && PlaceInputArtifacts() && PrepareCommand() && PrepareSidecars();
   }
   attempt_dir_ = JoinPath(runner_->options.work_root, id);
   if (mkdir(attempt_dir_.c_str(), 0755) != 0) {
@@ -397,7 +469,7 @@ bool Attempt::Prepare() {
     }
   }
   created_dir_ = true;
-  return PrepareFileSystem() && PlaceInputArtifacts() && PrepareCommand();
+  return PrepareFileSystem() && PlaceInputArtifacts() && PrepareCommand() && PrepareSidecars();
 }
 
 // The top-level directory of `path` when the host does not have it or keeps it empty (/inputs,
@@ -424,7 +496,9 @@ std::vector<std::string> PrivateDirs(const ExecSpec& spec) {
     add(FreeTopDir(volume));  // first, so the volume's mount point is made inside it
     add(volume);
   }
-  for (const InputArtifact& a : spec.input_artifacts) add(FreeTopDir(a.path));
+  for (const InputArtifact& a : spec.input_artifacts) {
+    if (!IsFreeTopEntry(a.path)) add(FreeTopDir(a.path));  // those are mounted as they are placed
+  }
   for (const OutputArtifact& a : spec.output_artifacts) add(FreeTopDir(a.path));
   for (const std::string& path : spec.output_files) add(FreeTopDir(path));
   return dirs;
@@ -432,7 +506,11 @@ std::vector<std::string> PrivateDirs(const ExecSpec& spec) {
 
 bool Attempt::PrepareFileSystem() {
   const std::vector<std::string> private_dirs = PrivateDirs(spec_);
-  private_mounts_ = (spec_.private_tmp || !private_dirs.empty()) && PrivateMountsSupported();
+  const bool top_inputs =
+      std::any_of(spec_.input_artifacts.begin(), spec_.input_artifacts.end(),
+                  [](const InputArtifact& a) { return IsFreeTopEntry(a.path); });
+  private_mounts_ =
+      (spec_.private_tmp || !private_dirs.empty() || top_inputs) && PrivateMountsSupported();
   paths_.attempt_dir = attempt_dir_;
   request_.new_mount_namespace = private_mounts_;
   if (spec_.private_tmp) {
@@ -480,7 +558,8 @@ bool Attempt::PrepareFileSystem() {
   return true;
 }
 
-std::vector<std::string> Attempt::BuildEnv() const {
+std::vector<std::string> Attempt::BuildEnv(
+    const std::vector<std::pair<std::string, std::string>>& task_env) const {
   std::vector<std::pair<std::string, std::string>> vars = runner_->inherited_env;
   auto set = [&vars](const std::string& key, const std::string& value) {
     for (auto& [k, v] : vars) {
@@ -492,30 +571,33 @@ std::vector<std::string> Attempt::BuildEnv() const {
     vars.emplace_back(key, value);
   };
   if (spec_.private_tmp && !private_mounts_) set("TMPDIR", attempt_dir_ + "/tmp");
-  for (const auto& [key, value] : spec_.env) set(key, value);
+  for (const auto& [key, value] : task_env) set(key, value);
   std::vector<std::string> env;
   env.reserve(vars.size());
   for (const auto& [key, value] : vars) env.push_back(key + "=" + value);
   return env;
 }
 
+bool Attempt::ResolveCommand(const std::vector<std::string>& argv, SpawnRequest* request) {
+  const std::string& command = argv[0];
+  if (command.find('/') != std::string::npos) {
+    request->path = command;
+    return true;
+  }
+  std::string path_var = kDefaultPath;
+  for (const std::string& entry : request->env) {
+    if (entry.compare(0, 5, "PATH=") == 0) path_var = entry.substr(5);
+  }
+  request->path = SearchPath(command, path_var);
+  if (!request->path.empty()) return true;
+  result_.message = NotFoundMessage(spec_, command);
+  return false;
+}
+
 bool Attempt::PrepareCommand() {
   request_.argv = spec_.argv;
-  request_.env = BuildEnv();
-  const std::string& command = spec_.argv[0];
-  if (command.find('/') != std::string::npos) {
-    request_.path = command;
-  } else {
-    std::string path_var = kDefaultPath;
-    for (const std::string& entry : request_.env) {
-      if (entry.compare(0, 5, "PATH=") == 0) path_var = entry.substr(5);
-    }
-    request_.path = SearchPath(command, path_var);
-    if (request_.path.empty()) {
-      result_.message = NotFoundMessage(spec_, command);
-      return false;
-    }
-  }
+  request_.env = BuildEnv(spec_.env);
+  if (!ResolveCommand(spec_.argv, &request_)) return false;
   if (!spec_.script_source.empty()) {
     std::string script = attempt_dir_ + "/script";
     if (!WriteFile(script, spec_.script_source, 0755)) {
@@ -527,12 +609,143 @@ bool Attempt::PrepareCommand() {
   return true;
 }
 
+bool Attempt::PrepareSidecars() {
+  for (const SidecarSpec& spec : spec_.sidecars) {
+    Sidecar& sidecar = sidecars_.emplace_back();
+    sidecar.spec = &spec;
+    // The main process's view: working directory, mount namespace and mounts.
+    sidecar.request = request_;
+    sidecar.request.argv = spec.argv;
+    sidecar.request.env = BuildEnv(spec.env);
+    if (spec.argv.empty() || spec.argv[0].empty()) {
+      result_.message = "sidecar \"" + spec.name + "\": no command to run";
+      return false;
+    }
+    if (!ResolveCommand(spec.argv, &sidecar.request)) {
+      result_.message = "sidecar \"" + spec.name + "\": " + result_.message;
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Attempt::StartSidecars() {
+  for (Sidecar& sidecar : sidecars_) {
+    Fd write_end;
+    if (!spec_.log_path.empty()) {
+      int fds[2];
+      if (pipe2(fds, O_CLOEXEC) != 0) {
+        result_.message = "pipe: " + ErrnoText(errno);
+        StopSidecars();
+        return false;
+      }
+      sidecar.output.Reset(fds[0]);
+      write_end.Reset(fds[1]);
+      fcntl(sidecar.output.get(), F_SETFL, O_NONBLOCK);
+    }
+    const int out = write_end.get() >= 0 ? write_end.get() : runner_->dev_null.get();
+    sidecar.request.stdin_fd = runner_->dev_null.get();
+    sidecar.request.stdout_fd = out;
+    sidecar.request.stderr_fd = out;
+    sidecar.child = Spawn(sidecar.request);
+    if (sidecar.child.pid < 0) {
+      result_.message = "sidecar \"" + sidecar.spec->name + "\": cannot start \"" +
+                        sidecar.request.path + "\" (" + sidecar.child.step +
+                        "): " + ErrnoText(sidecar.child.error);
+      StopSidecars();
+      return false;
+    }
+  }
+  return true;
+}
+
+void Attempt::LogSidecarLine(const std::string& name, std::string_view line) {
+  std::string text = "[" + name + "] ";
+  text.append(line);
+  text += '\n';
+  WriteLog(text.data(), text.size());
+}
+
+bool Attempt::ReadSidecar(size_t i) {
+  Sidecar& sidecar = sidecars_[i];
+  char buf[kReadChunk];
+  auto emit = [&](std::string_view line) { LogSidecarLine(sidecar.spec->name, line); };
+  for (;;) {
+    ssize_t n = read(sidecar.output.get(), buf, sizeof(buf));
+    if (n > 0) {
+      sidecar.partial.append(buf, static_cast<size_t>(n));
+      size_t start = 0;
+      for (size_t nl; (nl = sidecar.partial.find('\n', start)) != std::string::npos;
+           start = nl + 1) {
+        emit(std::string_view(sidecar.partial).substr(start, nl - start));
+      }
+      sidecar.partial.erase(0, start);
+      if (sidecar.partial.size() > kReadChunk) {  // a very long line: in pieces
+        emit(sidecar.partial);
+        sidecar.partial.clear();
+      }
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return n != 0;  // an unfinished last line is logged when the sidecar is stopped
+  }
+}
+
+void Attempt::StopSidecars() {
+  std::vector<pollfd> fds;
+  for (const Sidecar& sidecar : sidecars_) {
+    if (sidecar.child.pid < 0) continue;
+    kill(-sidecar.child.pid, SIGTERM);
+  }
+  // Wait for them to end, reading what they print, until the grace period is over.
+  const int64_t kill_at = NowMicros(CLOCK_MONOTONIC) + runner_->options.kill_grace_ms * 1000;
+  std::vector<bool> exited(sidecars_.size(), false);
+  for (;;) {
+    fds.clear();
+    for (size_t i = 0; i < sidecars_.size(); ++i) {
+      const Sidecar& sidecar = sidecars_[i];
+      const bool running = sidecar.child.pid >= 0 && !exited[i];
+      fds.push_back({running ? sidecar.child.pidfd : -1, POLLIN, 0});
+      fds.push_back({sidecar.output.get(), POLLIN, 0});
+    }
+    bool any_running = false;
+    for (size_t i = 0; i < sidecars_.size(); ++i) any_running |= fds[2 * i].fd >= 0;
+    const int64_t now = NowMicros(CLOCK_MONOTONIC);
+    if (!any_running || now >= kill_at) break;
+    int n = poll(fds.data(), fds.size(), static_cast<int>((kill_at - now + 999) / 1000));
+    if (n < 0 && errno != EINTR) break;
+    for (size_t i = 0; n > 0 && i < sidecars_.size(); ++i) {
+      if (fds[2 * i].revents != 0) exited[i] = true;
+      if (fds[2 * i + 1].revents != 0 && !ReadSidecar(i)) sidecars_[i].output.Reset(-1);
+    }
+  }
+  for (size_t i = 0; i < sidecars_.size(); ++i) {
+    Sidecar& sidecar = sidecars_[i];
+    if (sidecar.child.pid < 0) continue;
+    // What is left of its process group goes too (the leader is not reaped yet, so its group id
+    // cannot have been reused).
+    kill(-sidecar.child.pid, SIGKILL);
+    int status = 0;
+    while (waitpid(sidecar.child.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    close(sidecar.child.pidfd);
+    sidecar.child.pid = -1;
+    if (sidecar.output.get() >= 0) ReadSidecar(i);
+    if (!sidecar.partial.empty()) LogSidecarLine(sidecar.spec->name, sidecar.partial);
+    sidecar.partial.clear();
+    sidecar.output.Reset(-1);
+  }
+}
+
 bool Attempt::ReadPipe(int fd, std::string* result) {
   char buf[kReadChunk];  // on the stack: a heap buffer per task would be faulted in every time
   for (;;) {
     ssize_t n = read(fd, buf, sizeof(buf));
     if (n > 0) {
       WriteLog(buf, static_cast<size_t>(n));
+      result_.output_tail.append(buf, static_cast<size_t>(n));
+      if (result_.output_tail.size() > 2 * kOutputTail)
+        result_.output_tail.erase(0, result_.output_tail.size() - kOutputTail);
       if (result) {
         result->append(buf, static_cast<size_t>(n));
         // Keep the tail; trimming only past twice the limit keeps the copying amortized.
@@ -577,10 +790,11 @@ void Attempt::Supervise(const Spawned& child) {
       spec_.on_still_running
           ? NowMicros(CLOCK_MONOTONIC) + std::max<int64_t>(spec_.still_running_after_ms, 0) * 1000
           : -1;
-  pollfd fds[4] = {{child.pidfd, POLLIN, 0},
-                   {stdout_read_.get(), POLLIN, 0},
-                   {event_fd_.get(), POLLIN, 0},
-                   {stderr_read_.get(), POLLIN, 0}};  // -1 (ignored) without a log
+  std::vector<pollfd> fds = {{child.pidfd, POLLIN, 0},
+                             {stdout_read_.get(), POLLIN, 0},
+                             {event_fd_.get(), POLLIN, 0},
+                             {stderr_read_.get(), POLLIN, 0}};  // -1 (ignored) without a log
+  for (const Sidecar& sidecar : sidecars_) fds.push_back({sidecar.output.get(), POLLIN, 0});
   for (;;) {
     int64_t now_us = NowMicros(CLOCK_MONOTONIC);
     if (!stopping_ && deadline_us >= 0 && now_us >= deadline_us) {
@@ -600,7 +814,7 @@ void Attempt::Supervise(const Spawned& child) {
       wake_us = still_running_us;
     }
     int timeout_ms = wake_us < 0 ? -1 : static_cast<int>((wake_us - now_us + 999) / 1000);
-    int n = poll(fds, 4, timeout_ms);
+    int n = poll(fds.data(), fds.size(), timeout_ms);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;  // cannot wait: Reap() still collects the exit
@@ -608,6 +822,12 @@ void Attempt::Supervise(const Spawned& child) {
     if (fds[0].revents != 0) break;  // the leader exited
     if (fds[1].revents != 0 && !ReadPipe(fds[1].fd, &result_.stdout_text)) fds[1].fd = -1;
     if (fds[3].revents != 0 && !ReadPipe(fds[3].fd, nullptr)) fds[3].fd = -1;
+    for (size_t i = 0; i < sidecars_.size(); ++i) {
+      if (fds[4 + i].revents != 0 && !ReadSidecar(i)) {
+        fds[4 + i].fd = -1;
+        sidecars_[i].output.Reset(-1);
+      }
+    }
     if (fds[2].revents != 0) {
       uint64_t value;
       if (read(event_fd_.get(), &value, sizeof(value)) < 0) value = 0;

@@ -2,7 +2,7 @@
 // a private /tmp per attempt where the kernel allows it (a new mount namespace with a bind mount),
 // a timeout, and killing the whole process group on timeout or cancel. Captures stdout as the
 // result (last 256 KiB, one trailing newline removed), stderr+stdout to a log file, and reads
-// output files after exit.
+// output files after exit. Sidecars run beside the main process until it exits.
 // Thread-safety: a ProcessRunner may run many tasks at once from different threads; Cancel() may
 // be called from any thread.
 #pragma once
@@ -34,6 +34,16 @@ struct OutputArtifact {
   bool archive = true;  // tar+gzip; false: the file as it is
 };
 
+// A sidecar: a process started just before the main one, in the same working directory, /tmp
+// and private dirs, and stopped (SIGTERM to its process group, SIGKILL `kill_grace_ms` later)
+// once the main process has exited. Its output goes to the log only, each line prefixed with
+// "[<name>] "; how it ends does not matter.
+struct SidecarSpec {
+  std::string name;
+  std::vector<std::string> argv;  // argv[0] resolved through PATH when it has no '/'
+  std::vector<std::pair<std::string, std::string>> env;  // as ExecSpec::env
+};
+
 struct ExecSpec {
   std::string attempt_id;         // unique; names the attempt directory
   std::vector<std::string> argv;  // argv[0] resolved through PATH when it has no '/'
@@ -48,6 +58,7 @@ struct ExecSpec {
       private_dirs;  // extra absolute paths given a private empty dir (emptyDir)
   std::vector<InputArtifact> input_artifacts;    // a failure to place one: not started
   std::vector<OutputArtifact> output_artifacts;  // saved whatever the exit code
+  std::vector<SidecarSpec> sidecars;             // one that cannot start: the task is not started
   // stdout+stderr appended here when set; the file is created only once the task prints.
   std::string log_path;
   // When set, the attempt runs in this directory (created if missing) and leaves it empty, instead
@@ -64,6 +75,7 @@ struct ExecSpec {
 struct ExecResult {
   int exit_code = -1;       // the process's exit code; 128+signal when killed by a signal
   std::string stdout_text;  // last 256 KiB, one trailing newline removed
+  std::string output_tail;  // the last 4 KiB the main process printed (stdout and stderr)
   std::string message;      // empty on exit 0; else why ("exit code 3", "timeout after 5s", ...)
   bool started = false;  // false: could not start (command not found, ...): an Error, not a Failure
   bool timed_out = false;

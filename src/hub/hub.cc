@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "common/log.h"
+#include "exec/artifacts.h"
 #include "hub/cron.h"
 #include "hub/events.h"
 #include "hub/serialize.h"
@@ -121,6 +122,14 @@ struct Hub::Impl final : spoke::SpokeListener {
     }
   } memos;
 
+  // The default artifact repository data templates list: _repository/ of the artifact store.
+  struct Repository final : engine::ArtifactRepository {
+    std::string root;
+    Result<std::vector<std::string>> ListKeys(const std::string& prefix) override {
+      return exec::ListArtifactKeys(root, prefix);
+    }
+  } repository;
+
   engine::Engine engine;
   std::string log_root;
   std::string artifact_root;  // the artifact store: <workflow>/<node id>/<name>, _repository/<key>
@@ -191,9 +200,10 @@ struct Hub::Impl final : spoke::SpokeListener {
         catalog(std::move(c)),
         engine(engine_clock, catalog,
                engine::EngineOptions{Seed(options.seed), "default", &memos,
-                                     options.semaphore_limits}) {
+                                     options.semaphore_limits, &repository}) {
     log_root = options.data_dir + "/logs";
     artifact_root = options.data_dir + "/artifacts";
+    repository.root = artifact_root + "/_repository";
     std::string work_root = options.data_dir + "/work";
     std::error_code ec;
     std::filesystem::create_directories(log_root, ec);

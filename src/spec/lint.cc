@@ -467,8 +467,8 @@ class Linter {
             t.pos,
             what + " is of type " + Quote(t.unsupported_kind) +
                 ", which hubspoke does not run (supported: container, script, "
-                "containerSet, steps, dag, resource creating a Workflow, suspend): rewrite it as a "
-                "container or script template");
+                "containerSet, steps, dag, resource creating a Workflow, suspend, data): rewrite "
+                "it as a container or script template");
         break;
       default:
         break;
@@ -477,11 +477,7 @@ class Linter {
     for (const Artifact& a : t.inputs.artifacts) CheckArtifact(a, what + " input artifact");
     for (const Artifact& a : t.outputs.artifacts) CheckArtifact(a, what + " output artifact");
     CheckArtifactPlaces(t, what);
-    if (!t.sidecars.empty()) {
-      ReportWarning(t.pos, what +
-                               " has sidecars, which hubspoke does not start yet: run what "
-                               "they provide as a daemon step before it, or in its container");
-    }
+    if (t.data) CheckData(*t.data, what);
     if (t.memoize && t.memoize->key.empty()) {
       ReportError(t.memoize->pos, what +
                                       " memoize has no key: add key: the value (usually from "
@@ -519,6 +515,18 @@ class Linter {
     CheckSteps(t);
     if (t.dag) CheckDag(t);
     CheckInputReferences(t);
+  }
+
+  void CheckData(const Data& d, const std::string& what) {
+    CheckArtifact(d.source, what + " data.source.artifactPaths");
+    for (const std::string& e : d.transformations) {
+      if (e.empty()) {
+        ReportError(d.pos, what +
+                               " has a data transformation without an expression: add "
+                               "expression: (over `data`, e.g. filter(data, {# endsWith "
+                               "\".log\"}))");
+      }
+    }
   }
 
   void CheckResource(const Template& t) {
@@ -739,9 +747,12 @@ class Linter {
     if (const Template* callee = Callee(h.template_name, h.template_ref, pos, who)) {
       CheckArgumentsCover(*callee, h.arguments, pos, who);
     }
-    ReportWarning(pos, who +
-                           " is a lifecycle hook, which hubspoke does not run yet: use onExit "
-                           "for an exit hook, or a step with a when condition");
+    if (h.name != "exit" && h.expression.empty()) {
+      ReportError(pos, who +
+                           " has no expression: a hook other than exit runs when its "
+                           "expression becomes true, e.g. expression: steps.NAME.status == "
+                           "\"Running\"");
+    }
   }
 
   void CheckInputReferences(const Template& t) {

@@ -418,6 +418,9 @@ class DocReader {
     } else if (type == "containerSet") {
       t.kind = Template::Kind::kContainerSet;
       t.container_set = ReadContainerSet(Get(n, "containerSet"), what + " containerSet", t);
+    } else if (type == "data") {
+      t.kind = Template::Kind::kData;
+      t.data = ReadData(Get(n, "data"), what + " data");
     } else if (!type.empty()) {
       t.kind = Template::Kind::kUnsupported;
       t.unsupported_kind = type;
@@ -801,34 +804,68 @@ class DocReader {
     std::vector<Artifact> out;
     for (const YAML::Node& a : List(n, what)) {
       if (!a.IsMap()) FailAt(a, what + " items must be maps (- name: x\\n  path: /p)");
-      Artifact art;
-      art.pos = PosOf(a);
-      art.name = Text(Get(a, "name"), what + ".name");
-      const std::string aw = what + " \"" + art.name + "\"";
-      art.path = Text(Get(a, "path"), aw + ".path");
-      art.from = Text(Get(a, "from"), aw + ".from");
-      art.from_expression = Text(Get(a, "fromExpression"), aw + ".fromExpression");
-      art.sub_path = Text(Get(a, "subPath"), aw + ".subPath");
-      if (Present(Get(a, "raw")))
-        art.raw = Text(Map(Get(a, "raw"), aw + ".raw")["data"], aw + ".raw.data");
-      art.optional = Bool(Get(a, "optional"), aw + ".optional");
-      art.archive = FirstKeyOf(Map(Get(a, "archive"), aw + ".archive"), {"none", "tar", "zip"});
-      art.global_name = Text(Get(a, "globalName"), aw + ".globalName");
-      const std::string source = FirstKeyOf(
-          a, {"s3", "gcs", "http", "git", "oss", "azure", "hdfs", "artifactory", "plugin"});
-      if (!source.empty()) {
-        const YAML::Node src = Get(a, source.c_str());
-        const bool key_only = src.IsMap() && src.size() == 1 && Has(src, "key") &&
-                              source != "http" && source != "git";
-        if (key_only) {
-          art.repository_key = Text(Get(src, "key"), aw + "." + source + ".key");
-        } else {
-          art.unsupported_source = source;
-        }
-      }
-      out.push_back(art);
+      out.push_back(ReadArtifact(a, what));
     }
     return out;
+  }
+
+  Artifact ReadArtifact(const YAML::Node& a, const std::string& what) const {
+    Artifact art;
+    art.pos = PosOf(a);
+    art.name = Text(Get(a, "name"), what + ".name");
+    const std::string aw = what + " \"" + art.name + "\"";
+    art.path = Text(Get(a, "path"), aw + ".path");
+    art.from = Text(Get(a, "from"), aw + ".from");
+    art.from_expression = Text(Get(a, "fromExpression"), aw + ".fromExpression");
+    art.sub_path = Text(Get(a, "subPath"), aw + ".subPath");
+    if (Present(Get(a, "raw")))
+      art.raw = Text(Map(Get(a, "raw"), aw + ".raw")["data"], aw + ".raw.data");
+    art.optional = Bool(Get(a, "optional"), aw + ".optional");
+    art.archive = FirstKeyOf(Map(Get(a, "archive"), aw + ".archive"), {"none", "tar", "zip"});
+    art.global_name = Text(Get(a, "globalName"), aw + ".globalName");
+    const std::string source = FirstKeyOf(
+        a, {"s3", "gcs", "http", "git", "oss", "azure", "hdfs", "artifactory", "plugin"});
+    if (!source.empty()) {
+      const YAML::Node src = Get(a, source.c_str());
+      const bool key_only =
+          src.IsMap() && src.size() == 1 && Has(src, "key") && source != "http" && source != "git";
+      if (key_only) {
+        art.repository_key = Text(Get(src, "key"), aw + "." + source + ".key");
+      } else {
+        art.unsupported_source = source;
+      }
+    }
+    return art;
+  }
+
+  // data: {source: {artifactPaths: ARTIFACT}, transformation: [{expression: E}, ...]}. The
+  // artifact names a place in the default repository: a bucket store source with at most a
+  // `bucket` (the default repository's) and a `key` (the prefix to list).
+  Data ReadData(const YAML::Node& n, const std::string& what) const {
+    Map(n, what);
+    Data d;
+    d.pos = PosOf(n);
+    const YAML::Node source = Map(Get(n, "source"), what + ".source");
+    const YAML::Node paths = Map(Get(source, "artifactPaths"), what + ".source.artifactPaths");
+    if (Present(paths)) {
+      d.source = ReadArtifact(paths, what + ".source.artifactPaths");
+      const std::string kind = d.source.unsupported_source;
+      const YAML::Node src = kind.empty() ? YAML::Node() : Get(paths, kind.c_str());
+      bool repository = !kind.empty() && kind != "http" && kind != "git" && src.IsMap();
+      for (auto it = src.begin(); repository && it != src.end(); ++it) {
+        const std::string key = it->first.Scalar();
+        repository = key == "bucket" || key == "key";
+      }
+      if (repository) {
+        d.source.repository_key = Text(Get(src, "key"), what + ".source.artifactPaths.key");
+        d.source.unsupported_source.clear();
+      }
+    }
+    for (const YAML::Node& t : List(Get(n, "transformation"), what + ".transformation")) {
+      Map(t, what + ".transformation item");
+      d.transformations.push_back(Text(Get(t, "expression"), what + ".transformation.expression"));
+    }
+    return d;
   }
 
   // --- templateDefaults ----------------------------------------------------------------------

@@ -203,6 +203,15 @@ struct Suspend {
   std::string duration;  // "" = until resumed
 };
 
+// A data template: the keys listed under `source` (an artifact location in the default
+// repository: `repository_key` is the prefix, "" the whole repository), then each transformation
+// (an expr-dialect expression over `data`) applied in turn; the result is outputs.result.
+struct Data {
+  Artifact source;  // data.source.artifactPaths
+  std::vector<std::string> transformations;
+  Pos pos;
+};
+
 // A template's memoize: its outputs are cached under `key` (after substitution) in the cache
 // `cache` (Argo names a ConfigMap; the hub keeps the caches in its store) and reused by a later
 // node with the same key while the entry is younger than `max_age` ("" = no limit).
@@ -250,11 +259,12 @@ struct Template {
     kResource,
     kSuspend,
     kContainerSet,
+    kData,
     kUnsupported
   };
   std::string name;
   Kind kind = Kind::kUnknown;
-  std::string unsupported_kind;  // "http", "data", "plugin" for kUnsupported
+  std::string unsupported_kind;  // "http", "plugin" for kUnsupported
   Inputs inputs;
   Outputs outputs;
   std::optional<Container> container;
@@ -264,6 +274,7 @@ struct Template {
   std::optional<Dag> dag;
   std::optional<Resource> resource;
   std::optional<Suspend> suspend;
+  std::optional<Data> data;
   std::string parallelism;  // int as text; empty = unlimited
   std::optional<bool> fail_fast;
   std::string active_deadline_seconds;

@@ -50,18 +50,8 @@ bool OnPath(const std::string& cmd) {
   return false;
 }
 
-// The last non-empty line of a task's log, to say why it failed.
-std::string LastLogLine(const std::string& path) {
-  FILE* f = fopen(path.c_str(), "rb");
-  if (!f) return "";
-  char buf[4096];
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  long start = size > static_cast<long>(sizeof buf) ? size - static_cast<long>(sizeof buf) : 0;
-  fseek(f, start, SEEK_SET);
-  size_t n = fread(buf, 1, sizeof buf, f);
-  fclose(f);
-  std::string text(buf, n);
+// The last non-empty line a task printed, to say why it failed.
+std::string LastLine(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   size_t nl = text.rfind('\n');
   std::string line = nl == std::string::npos ? text : text.substr(nl + 1);
@@ -241,6 +231,16 @@ Result<exec::ExecSpec> BuildExecSpec(const engine::Task& task, const ImageMap& i
   }
   spec.env.push_back({"PATH", TaskPath()});  // the task's own PATH, if any, comes later and wins
   spec.env.insert(spec.env.end(), task.env.begin(), task.env.end());
+  for (const engine::TaskContainer& c : task.sidecars) {
+    auto argv = ContainerArgv(c.image, c.command, c.args, false, images);
+    if (!argv.ok())
+      return Fail(InvalidArgument("sidecar \"" + c.name + "\": " + argv.error().message));
+    exec::SidecarSpec& sidecar = spec.sidecars.emplace_back();
+    sidecar.name = c.name;
+    sidecar.argv = std::move(*argv);
+    sidecar.env.push_back({"PATH", TaskPath()});
+    sidecar.env.insert(sidecar.env.end(), c.env.begin(), c.env.end());
+  }
   spec.working_dir = task.working_dir;
   spec.timeout_ms = task.timeout_ms;
   spec.output_files = task.output_files;
@@ -355,7 +355,7 @@ void LocalSpoke::Work(int slot) {
     result.stdout_text = std::move(r.stdout_text);
     result.message = std::move(r.message);
     if (r.started && r.exit_code != 0 && !r.timed_out && !spec->log_path.empty()) {
-      std::string why = LastLogLine(spec->log_path);
+      std::string why = LastLine(std::move(r.output_tail));
       if (!why.empty()) result.message += ": " + why;
     }
     result.files = std::move(r.files);

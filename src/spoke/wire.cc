@@ -61,6 +61,26 @@ std::vector<engine::TaskArtifact> ArtifactsFromProto(
   return out;
 }
 
+void ContainerToProto(const engine::TaskContainer& c, v1::Container* out) {
+  out->set_name(c.name);
+  out->set_image(c.image);
+  for (const std::string& s : c.command) out->add_command(s);
+  for (const std::string& s : c.args) out->add_args(s);
+  PairsToProto(c.env, out->mutable_env());
+  for (const std::string& s : c.dependencies) out->add_dependencies(s);
+}
+
+engine::TaskContainer ContainerFromProto(const v1::Container& in) {
+  engine::TaskContainer c;
+  c.name = in.name();
+  c.image = in.image();
+  c.command = Strings(in.command());
+  c.args = Strings(in.args());
+  c.env = PairsFromProto(in.env());
+  c.dependencies = Strings(in.dependencies());
+  return c;
+}
+
 Result<std::string> ReadWhole(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return Fail(NotFound("cannot read " + file));
@@ -150,15 +170,8 @@ void TaskToProto(const engine::Task& task, v1::Task* out) {
   ArtifactsToProto(task.input_artifacts, out->mutable_input_artifacts());
   ArtifactsToProto(task.output_artifacts, out->mutable_output_artifacts());
   out->mutable_node_selector()->insert(task.node_selector.begin(), task.node_selector.end());
-  for (const engine::TaskContainer& c : task.containers) {
-    v1::Container* pc = out->add_containers();
-    pc->set_name(c.name);
-    pc->set_image(c.image);
-    for (const std::string& s : c.command) pc->add_command(s);
-    for (const std::string& s : c.args) pc->add_args(s);
-    PairsToProto(c.env, pc->mutable_env());
-    for (const std::string& s : c.dependencies) pc->add_dependencies(s);
-  }
+  for (const engine::TaskContainer& c : task.containers) ContainerToProto(c, out->add_containers());
+  for (const engine::TaskContainer& c : task.sidecars) ContainerToProto(c, out->add_sidecars());
 }
 
 engine::Task TaskFromProto(const v1::Task& in) {
@@ -178,16 +191,8 @@ engine::Task TaskFromProto(const v1::Task& in) {
   task.input_artifacts = ArtifactsFromProto(in.input_artifacts());
   task.output_artifacts = ArtifactsFromProto(in.output_artifacts());
   task.node_selector.insert(in.node_selector().begin(), in.node_selector().end());
-  for (const v1::Container& pc : in.containers()) {
-    engine::TaskContainer c;
-    c.name = pc.name();
-    c.image = pc.image();
-    c.command = Strings(pc.command());
-    c.args = Strings(pc.args());
-    c.env = PairsFromProto(pc.env());
-    c.dependencies = Strings(pc.dependencies());
-    task.containers.push_back(std::move(c));
-  }
+  for (const v1::Container& pc : in.containers()) task.containers.push_back(ContainerFromProto(pc));
+  for (const v1::Container& pc : in.sidecars()) task.sidecars.push_back(ContainerFromProto(pc));
   return task;
 }
 

@@ -670,5 +670,39 @@ TEST_F(SpokesTest, ArtifactsTravelToAndFromRemoteSpokes) {
   }
 }
 
+TEST_F(SpokesTest, SidecarsRunBesideTasksOnRemoteSpokes) {
+  StartHub();
+  StartSpoke("s1", 1);
+  ASSERT_TRUE(WaitConnected({"s1"})) << Logs();
+  std::string name = Submit(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: sidecar-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container:
+      image: alpine
+      command: [sh, -c, "until [ -f ready ]; do sleep 0.01; done; cat ready"]
+    sidecars:
+    - name: helper
+      image: alpine
+      command: [sh, -c, "echo helper up; echo from the sidecar > r; mv r ready; sleep 1000"]
+)");
+  ASSERT_EQ(WaitDone(name), "Succeeded") << Logs();
+  std::vector<Json> pods = Pods(Get(name));
+  ASSERT_EQ(pods.size(), 1u);
+  EXPECT_EQ(pods[0]["outputs"]["result"], "from the sidecar");
+  EXPECT_EQ(pods[0].value("hostNodeName", ""), "s1");
+  std::string logs;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        logs = Cli({"logs", name}).out;
+        return logs.find("[helper] helper up") != std::string::npos;
+      },
+      10))
+      << logs;
+}
+
 }  // namespace
 }  // namespace hubspoke::e2e

@@ -211,6 +211,39 @@ TEST(RenderTreeTest, DagTasksRetriesAndExitHandler) {
   EXPECT_TRUE(Contains(LineWith(tree, "B(0)"), "2.0s")) << tree;  // running: up to now
 }
 
+TEST(RenderTreeTest, HooksShowUnderTheNodeTheyHook) {
+  WorkflowStatus w;
+  w.name = "h";
+  w.phase = Phase::kSucceeded;
+  Node root = MakeNode("h", "h", NodeType::kSteps, Phase::kSucceeded);
+  root.name = "h";
+  root.children = {"g0", "running"};
+  w.nodes.push_back(root);
+  Node g0 = MakeNode("g0", "[0]", NodeType::kStepGroup, Phase::kSucceeded, "h");
+  g0.name = "h[0]";
+  g0.children = {"a"};
+  w.nodes.push_back(g0);
+  Node a = Task("a", "a", Phase::kSucceeded, 0, 1, "h");
+  a.name = "h[0].a";
+  a.children = {"a-exit"};
+  w.nodes.push_back(a);
+  Node exit = Task("a-exit", "a.onExit", Phase::kSucceeded, 1, 1, "h");
+  exit.name = "h[0].a.onExit";
+  w.nodes.push_back(exit);
+  Node running = Task("running", "h.hooks.running", Phase::kSucceeded, 0, 1, "");
+  running.name = "h.hooks.running";
+  w.nodes.push_back(running);
+
+  std::string tree = RenderTree(w, kT0 + 3 * kSecond, false);
+  std::vector<std::string> expected = {" ✔ h", " ├───✔ a", " │   └─✔ a.onExit",
+                                       " └───✔ h.hooks.running"};
+  std::vector<std::string> lines = Lines(tree.substr(tree.find("STEP")));
+  ASSERT_EQ(lines.size(), expected.size() + 1) << tree;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(lines[i + 1].substr(0, expected[i].size()), expected[i]) << tree;
+  }
+}
+
 TEST(RenderTreeTest, ColorPaintsGlyphs) {
   Fixture f;
   std::string tree = RenderTree(f.run, kT0 + 10 * kSecond, /*color=*/true);

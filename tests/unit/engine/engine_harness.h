@@ -103,6 +103,8 @@ class Harness {
       : engine_(std::make_unique<Engine>(
             clock_, catalog_,
             EngineOptions{.seed = seed, .semaphore_limits = std::move(semaphore_limits)})) {}
+  explicit Harness(EngineOptions options)
+      : engine_(std::make_unique<Engine>(clock_, catalog_, std::move(options))) {}
 
   FakeClock& clock() { return clock_; }
   Engine& engine() { return *engine_; }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "exec/runner.h"
 #include "exec_test_util.h"
@@ -115,6 +116,63 @@ TEST_F(ArtifactsTest, ATaskReadsItsInputsAndItsOutputsAreStored) {
   EXPECT_NE(r.artifact_errors[1].find("no such file"), std::string::npos);
   ASSERT_TRUE(UnpackArtifact(Path("store/out"), Path("check/out")).ok());
   EXPECT_EQ(ReadText(Path("check/out/copy")), "raw data\n");
+}
+
+// Argo's containers start in their image's root: a file written there as "result.txt" is the
+// output "/result.txt" (a top-level path the host does not have).
+TEST_F(ArtifactsTest, AnOutputAtTheRootIsTheFileTheTaskWroteWhereItStarted) {
+  ProcessRunner runner(RunnerOptions{Path("work")});
+  ExecSpec spec;
+  spec.attempt_id = "a3";
+  spec.argv = {"sh", "-c", "echo welcome > hubspoke-test-result.txt"};
+  spec.output_artifacts = {{"/hubspoke-test-result.txt", Path("store/result"), false}};
+  ExecResult r = runner.Run(spec);
+  ASSERT_EQ(r.exit_code, 0) << r.message;
+  ASSERT_EQ(r.artifact_errors.size(), 1u);
+  EXPECT_EQ(r.artifact_errors[0], "");
+  EXPECT_EQ(ReadText(Path("store/result")), "welcome\n");
+  EXPECT_FALSE(fs::is_regular_file("/hubspoke-test-result.txt"));  // not the host's root
+  std::error_code ec;
+  fs::remove("/hubspoke-test-result.txt", ec);  // the empty mount point left, if any
+}
+
+// An input at a top-level path of its own ("/file", as Argo's examples use) is the task's own file
+// there, whether the stored artifact is a file or a directory.
+TEST_F(ArtifactsTest, AnInputAtATopLevelPathIsTheTasksOwnFileOrDirectory) {
+  if (!ProcessRunner::PrivateTmpSupported()) GTEST_SKIP() << "no private mounts here";
+  ProcessRunner runner(RunnerOptions{Path("work")});
+  WriteText(Path("tree/dir/inner.txt"), "inner\n");
+  ASSERT_TRUE(PackArtifact(Path("tree/dir"), Path("store/dir"), true).ok());
+  const std::string file = "/hubspoke-test-input-file", dir = "/hubspoke-test-input-dir";
+  ExecSpec spec;
+  spec.attempt_id = "a4";
+  spec.argv = {"sh", "-c", "cat " + file + " " + dir + "/inner.txt"};
+  spec.input_artifacts = {{file, "", std::string("raw\n")}, {dir, Path("store/dir"), std::nullopt}};
+  ExecResult r = runner.Run(spec);
+  EXPECT_TRUE(r.started) << r.message;
+  EXPECT_EQ(r.exit_code, 0) << r.message;
+  EXPECT_EQ(r.stdout_text, "raw\ninner");
+  // The host keeps at most the empty mount points.
+  std::error_code ec;
+  EXPECT_EQ(fs::file_size(file, ec), 0u);
+  EXPECT_TRUE(fs::is_empty(dir, ec));
+  fs::remove(file, ec);
+  fs::remove(dir, ec);
+}
+
+TEST_F(ArtifactsTest, AListingHasEveryObjectAtOrBelowThePrefix) {
+  WriteText(Path("repo/logs/a/main.log"), "a");
+  WriteText(Path("repo/logs/b/main.log"), "b");
+  WriteText(Path("repo/other.txt"), "o");
+  auto all = ListArtifactKeys(Path("repo"), "");
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_EQ(*all, (std::vector<std::string>{"logs/a/main.log", "logs/b/main.log", "other.txt"}));
+  auto logs = ListArtifactKeys(Path("repo"), "logs/b");
+  ASSERT_TRUE(logs.ok());
+  EXPECT_EQ(*logs, (std::vector<std::string>{"logs/b/main.log"}));
+  EXPECT_EQ(*ListArtifactKeys(Path("repo"), "other.txt"), (std::vector<std::string>{"other.txt"}));
+  EXPECT_TRUE(ListArtifactKeys(Path("repo"), "nothing/here")->empty());
+  EXPECT_FALSE(ListArtifactKeys(Path("repo"), "../repo").ok());
 }
 
 TEST_F(ArtifactsTest, AnInputThatCannotBePlacedKeepsTheTaskFromStarting) {

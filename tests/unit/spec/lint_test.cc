@@ -18,6 +18,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
+using ::testing::UnorderedElementsAre;
 
 const std::string kSeed =
     std::string(HUBSPOKE_SOURCE_DIR) + "/tests/data/spec/seed-hub-and-spoke.yaml";
@@ -226,6 +227,44 @@ TEST(LintTest, TemplateTypesMissingOrUnsupported) {
                                          "resource or suspend")));
 }
 
+TEST(LintTest, HooksSidecarsAndDataTemplatesRunAndLintClean) {
+  EXPECT_THAT(LintText(R"yaml(kind: Workflow
+metadata: {name: w}
+spec:
+  entrypoint: main
+  hooks:
+    exit: {template: say}
+    running: {expression: workflow.status == "Running", template: say}
+  templates:
+  - name: main
+    steps:
+    - - name: a
+        template: list
+        hooks:
+          exit: {template: say}
+          done: {expression: steps.a.status == "Succeeded", template: say}
+  - name: list
+    data:
+      source: {artifactPaths: {name: logs, s3: {bucket: my-bucket}}}
+      transformation: [{expression: "filter(data, {# endsWith 'main.log'})"}]
+  - name: say
+    container: {image: alpine, command: [echo, hi]}
+    sidecars: [{name: helper, image: alpine, command: [sleep, "10"]}]
+)yaml"),
+              IsEmpty());
+}
+
+TEST(LintTest, ADataTemplateNeedsTheDefaultRepositoryAndExpressions) {
+  std::vector<std::string> out = LintText(Wf(R"(  - name: main
+    data:
+      source: {artifactPaths: {name: logs, gcs: {bucket: b, serviceAccountKeySecret: {name: x}}}}
+      transformation: [{expression: ""}]
+)"));
+  EXPECT_THAT(
+      out, UnorderedElementsAre(HasSubstr("data.source.artifactPaths \"logs\" uses a gcs source"),
+                                HasSubstr("data transformation without an expression")));
+}
+
 TEST(LintTest, RefusedFeaturesNameTheFieldAndWhy) {
   std::vector<std::string> out = LintText(R"(kind: Workflow
 metadata: {name: w}
@@ -347,8 +386,7 @@ spec:
 )");
   EXPECT_THAT(out, ElementsAre(HasSubstr("spec.onExit uses template \"bye\", which is not defined"),
                                HasSubstr("spec.hooks.running uses template \"watch\""),
-                               HasSubstr("warning: spec.hooks.running is a lifecycle hook, which "
-                                         "hubspoke does not run yet"),
+                               HasSubstr("error: spec.hooks.running has no expression"),
                                HasSubstr("step \"a\" has onExit template \"gone\"")));
 }
 

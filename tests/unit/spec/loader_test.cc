@@ -179,6 +179,33 @@ spec:
   EXPECT_EQ(wf.spec.templates[1].kind, Template::Kind::kUnknown);
 }
 
+TEST(LoaderTest, DataTemplatesKeepTheirSourceAndTransformations) {
+  Workflow wf = LoadOne(R"(kind: Workflow
+spec:
+  templates:
+  - name: list
+    data:
+      source:
+        artifactPaths: {name: logs, s3: {bucket: my-bucket, key: logs/}}
+      transformation:
+      - expression: filter(data, {# endsWith "main.log"})
+      - expression: map(data, {# + ".gz"})
+  - name: elsewhere
+    data:
+      source:
+        artifactPaths: {name: logs, s3: {bucket: b, endpoint: minio:9000}}
+)");
+  const Template& list = wf.spec.templates[0];
+  ASSERT_EQ(list.kind, Template::Kind::kData);
+  ASSERT_TRUE(list.data);
+  EXPECT_EQ(list.data->source.name, "logs");
+  EXPECT_EQ(list.data->source.repository_key, "logs/");  // the default repository's bucket
+  EXPECT_EQ(list.data->source.unsupported_source, "");
+  EXPECT_THAT(list.data->transformations,
+              ElementsAre("filter(data, {# endsWith \"main.log\"})", "map(data, {# + \".gz\"})"));
+  EXPECT_EQ(wf.spec.templates[1].data->source.unsupported_source, "s3");  // another store
+}
+
 TEST(LoaderTest, ContainerSetContainersComeAfterTheirDependencies) {
   Workflow wf = LoadOne(R"(kind: Workflow
 spec:

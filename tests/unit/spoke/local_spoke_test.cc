@@ -133,6 +133,15 @@ engine::TaskResult RunOnSpoke(engine::Task task, const std::string& root) {
   return collector.Wait();
 }
 
+// A task of workflow "wf" whose log is logs/wf/<node id>.log on RunOnSpoke's spoke.
+engine::Task LoggedTask(std::string attempt_id, std::string node_id) {
+  engine::Task task;
+  task.attempt_id = std::move(attempt_id);
+  task.workflow = "wf";
+  task.node_id = std::move(node_id);
+  return task;
+}
+
 engine::TaskContainer Sh(std::string name, std::string script,
                          std::vector<std::string> dependencies = {}) {
   engine::TaskContainer c;
@@ -146,10 +155,7 @@ engine::TaskContainer Sh(std::string name, std::string script,
 TEST(ContainerSet, ContainersShareTheWorkingDirAndVolumesAndMainGivesTheResult) {
   exec::TempDir dir;
   const std::string volume = dir.path() + "/workspace";
-  engine::Task task;
-  task.attempt_id = "cs1";
-  task.workflow = "wf";
-  task.node_id = "n1";
+  engine::Task task = LoggedTask("cs1", "n1");
   task.private_dirs = {volume};
   task.output_files = {volume + "/out"};
   task.containers = {
@@ -167,10 +173,7 @@ TEST(ContainerSet, ContainersShareTheWorkingDirAndVolumesAndMainGivesTheResult) 
 
 TEST(ContainerSet, AFailingContainerStopsItsDependentsAndFailsTheTask) {
   exec::TempDir dir;
-  engine::Task task;
-  task.attempt_id = "cs2";
-  task.workflow = "wf";
-  task.node_id = "n2";
+  engine::Task task = LoggedTask("cs2", "n2");
   task.containers = {Sh("a", "exit 3"), Sh("b", "echo b ran >&2"),
                      Sh("main", "echo main ran", {"a"}), Sh("d", "echo d ran >&2", {"main"})};
   engine::TaskResult r = RunOnSpoke(task, dir.path());
@@ -192,6 +195,44 @@ TEST(ContainerSet, AnUnmappedImageNamesTheContainer) {
   auto spec = BuildExecSpec(task, ImageMap(), "", "");
   ASSERT_FALSE(spec.ok());
   EXPECT_THAT(spec.error().message, HasSubstr("container \"a\": image \"nowhere/app\""));
+}
+
+TEST(Sidecars, TheirImagesMapToHostCommandsAsMainContainersDo) {
+  ImageMap images;
+  images.Set("nginx", {"/usr/sbin/nginx", "-g", "daemon off;"});
+  engine::Task task = ArgosayTask({"sh", "-c"});
+  engine::TaskContainer web;
+  web.name = "web";
+  web.image = "nginx:1.13";
+  web.env = {{"PORT", "8080"}};
+  task.sidecars = {web, Sh("helper", "sleep 10")};
+  auto spec = BuildExecSpec(task, images, "", "");
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  ASSERT_EQ(spec->sidecars.size(), 2u);
+  EXPECT_EQ(spec->sidecars[0].name, "web");
+  EXPECT_THAT(spec->sidecars[0].argv, ElementsAre("/usr/sbin/nginx", "-g", "daemon off;"));
+  EXPECT_THAT(spec->sidecars[0].env, Contains(Pair("PORT", "8080")));
+  EXPECT_THAT(spec->sidecars[1].argv, ElementsAre("sh", "-c", "sleep 10"));
+
+  task.sidecars[0].image = "nowhere/db";
+  auto unmapped = BuildExecSpec(task, images, "", "");
+  ASSERT_FALSE(unmapped.ok());
+  EXPECT_THAT(unmapped.error().message, HasSubstr("sidecar \"web\": image \"nowhere/db\""));
+}
+
+TEST(Sidecars, RunOnASpokeBesideTheMainContainerAndTheFailureMessageIsTheMains) {
+  exec::TempDir dir;
+  engine::Task task = LoggedTask("sc1", "n3");
+  task.image = "alpine";
+  task.command = {"sh", "-c", "until [ -f up ]; do sleep 0.01; done; echo main gave up; exit 2"};
+  task.timeout_ms = 60'000;  // only stops a broken test from hanging
+  task.sidecars = {Sh("helper", "echo helper still here; touch up; sleep 1000")};
+  engine::TaskResult r = RunOnSpoke(task, dir.path());
+  EXPECT_TRUE(r.started) << r.message;
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.message, HasSubstr("main gave up"));
+  EXPECT_THAT(exec::ReadText(dir.path() + "/logs/wf/n3.log"),
+              HasSubstr("[helper] helper still here"));
 }
 
 }  // namespace
