@@ -30,14 +30,28 @@ bool Finished(const std::string& phase) {
   return phase == "Succeeded" || phase == "Failed" || phase == "Error";
 }
 
-class MapScope final : public expr::Scope {
+// The variables of a cron's `when`. In the expr dialect cronworkflow.lastScheduledTime is a
+// time (nil before the first run) and now() reads the scheduler's clock.
+class WhenScope final : public expr::Scope {
  public:
+  WhenScope(const Clock& clock, int64_t last_scheduled)
+      : clock_(clock), last_scheduled_(last_scheduled) {}
   std::map<std::string, std::string, std::less<>> values;
   std::optional<std::string> Lookup(std::string_view name) const override {
     auto it = values.find(name);
     if (it == values.end()) return std::nullopt;
     return it->second;
   }
+  std::optional<expr::TypedValue> LookupTyped(std::string_view name) const override {
+    if (name != "cronworkflow.lastScheduledTime") return std::nullopt;
+    if (last_scheduled_ == 0) return expr::TypedValue::Nil();
+    return expr::TypedValue::Time(last_scheduled_ * 1'000'000);
+  }
+  const Clock* clock() const override { return &clock_; }
+
+ private:
+  const Clock& clock_;
+  int64_t last_scheduled_;  // seconds since the epoch; 0: never
 };
 
 }  // namespace
@@ -307,7 +321,7 @@ void CronScheduler::RunDue(Entry& e, int64_t now) {
     return;
   }
   if (!c.when.empty()) {
-    MapScope scope;
+    WhenScope scope(clock_, e.last_scheduled);
     scope.values["cronworkflow.name"] = e.name();
     scope.values["cronworkflow.namespace"] = e.body["metadata"].value("namespace", "default");
     scope.values["cronworkflow.lastScheduledTime"] =

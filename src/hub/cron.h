@@ -7,7 +7,9 @@
 // busy) by more than kOnTimeSeconds starts only within startingDeadlineSeconds of its time, and of
 // several missed runs only the latest. `when` (substituted with cronworkflow.name,
 // cronworkflow.namespace, cronworkflow.labels.<k>, cronworkflow.annotations.<k>,
-// cronworkflow.lastScheduledTime, then evaluated as a condition) must hold for a run to start.
+// cronworkflow.lastScheduledTime, then evaluated as a condition) must hold for a run to start;
+// in its `{{= ...}}` expressions cronworkflow.lastScheduledTime is a time (nil before the first
+// run) and now() reads the scheduler's clock.
 // Finished workflows beyond successfulJobsHistoryLimit / failedJobsHistoryLimit (newest kept)
 // are deleted.
 //
