@@ -281,6 +281,35 @@ TEST_F(CronTest, WhenWithTimeArithmeticSeesTheLastRunAfterARestart) {
   EXPECT_TRUE(Runs(*hub, "never").empty());
 }
 
+TEST_F(CronTest, DeletingACronDeletesTheWorkflowsItCreated) {
+  auto hub = Open();
+  ASSERT_TRUE(hub->CreateCronWorkflow(Cron("d", "", kWaits)).ok());
+  ASSERT_TRUE(hub->CreateCronWorkflow(Cron("keep", "", kWaits)).ok());
+  At(*hub, 4.5);  // 00:05: d-1704067500 and keep-1704067500 wait at their suspend nodes
+  At(*hub, 9.5);  // 00:10: d-1704067800 too, which is stopped and finishes
+  ASSERT_TRUE(hub->Stop("d-1704067800").ok());
+  ASSERT_TRUE(hub->WaitFinished("d-1704067800", 20000));
+  auto manual = hub->SubmitFromCron("d", {});
+  ASSERT_TRUE(manual.ok()) << manual.error().ToString();
+  ASSERT_EQ(Runs(*hub, "d").size(), 3u);
+  EXPECT_EQ(Phase(*hub, "d-1704067500"), "Running");
+
+  ASSERT_TRUE(hub->DeleteCronWorkflow("d").ok());
+  EXPECT_TRUE(Runs(*hub, "d").empty());
+  for (const std::string& name :
+       {std::string("d-1704067500"), std::string("d-1704067800"), *manual}) {
+    auto rec = hub->store().GetWorkflow(name);
+    ASSERT_TRUE(rec.ok());
+    EXPECT_FALSE(rec->has_value()) << name;
+  }
+  EXPECT_EQ(hub->GetCronWorkflow("d").error().code, ErrorCode::kNotFound);
+  // Another cron's runs stay, and nothing starts for the deleted one.
+  EXPECT_EQ(Runs(*hub, "keep").size(), 2u);
+  EXPECT_EQ(Phase(*hub, "keep-1704067500"), "Running");
+  At(*hub, 14.5);
+  EXPECT_TRUE(Runs(*hub, "d").empty());
+}
+
 TEST_F(CronTest, CreateUpdateDeleteAndTheirErrors) {
   auto hub = Open();
   ASSERT_TRUE(hub->CreateCronWorkflow(Cron("c", "", kWaits)).ok());
