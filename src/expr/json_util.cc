@@ -150,7 +150,15 @@ void PlainTimes(Json* value) {
 
 std::string Dump(const Json& value) {
   if (value.is_binary()) return PlainTime(value).dump();
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  // nlohmann writes a binary value as {"bytes":[...],"subtype":N}: only then (or when some text
+  // has those words) are there times or durations inside to write in their JSON forms.
+  if (value.is_structured() && text.find("\"subtype\":") != std::string::npos) {
+    Json plain = value;
+    PlainTimes(&plain);
+    text = plain.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+  return text;
 }
 
 std::string Text(const Json& value) {

@@ -63,6 +63,12 @@ TEST_F(ExprTime, TimeMinusTimeIsADurationWithSecondsMinutesAndHours) {
   EXPECT_EQ(Eval("now() - last"), "300000000000");
 }
 
+TEST_F(ExprTime, TimesInsideListsAndMapsAreWrittenInTheirJsonForms) {
+  EXPECT_EQ(Eval("[last, now() - last]"), "[\"2024-01-01T00:05:00Z\",300000000000]");
+  EXPECT_EQ(Eval("toJSON({at: last})"), "\"{\\\"at\\\":\\\"2024-01-01T00:05:00Z\\\"}\"");
+  EXPECT_EQ(Eval("string(last)"), "\"2024-01-01T00:05:00Z\"");
+}
+
 TEST_F(ExprTime, TimePlusOrMinusADurationIsATime) {
   EXPECT_EQ(Eval("last + duration('1h30m')"), "\"2024-01-01T01:35:00Z\"");
   EXPECT_EQ(Eval("duration('1m') + last"), "\"2024-01-01T00:06:00Z\"");
