@@ -645,7 +645,8 @@ int Main(int argc, char** argv) {
             "  hubspoke cron get nightly -o json",
             "names"},
            {"delete",
-            "Delete CronWorkflows (the workflows they started stay).\n\nExample:\n"
+            "Delete CronWorkflows and the workflows they started (running ones are terminated).\n\n"
+            "Example:\n"
             "  hubspoke cron delete nightly",
             "names"},
            {"suspend",

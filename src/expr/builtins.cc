@@ -358,6 +358,28 @@ Result<Json> Date(Args& a) {
   return Json(FormatGoLayout(S(a[0]), *time));
 }
 
+// expr's date(text): a time from RFC 3339 text. Layouts and time zones (further arguments in
+// expr) are not offered.
+Result<Json> ParseDate(Args& a) {
+  if (a.size() > 1) return Bad("date() with a layout is not supported: give an RFC 3339 time");
+  std::optional<Instant> t = ParseRfc3339(S(a[0]));
+  int64_t nanos = 0;
+  if (!t || __builtin_mul_overflow(t->seconds, int64_t{1'000'000'000}, &nanos) ||
+      __builtin_add_overflow(nanos, int64_t{t->nanos}, &nanos)) {
+    return Bad("date() needs an RFC 3339 time between the years 1678 and 2262, got '" +
+               Excerpt(S(a[0]), 32) + "'");
+  }
+  return TimeJson(nanos);
+}
+
+// expr's duration(text), as Go's time.ParseDuration reads it.
+Result<Json> ParseDuration(Args& a) {
+  std::optional<int64_t> nanos = ParseGoDuration(S(a[0]));
+  if (!nanos)
+    return Bad("duration() needs a Go duration such as 1h30m, got '" + Excerpt(S(a[0]), 32) + "'");
+  return DurationJson(*nanos);
+}
+
 struct Entry {
   std::string_view name;
   std::string_view signature;
@@ -439,6 +461,8 @@ constexpr Entry kFunctions[] = {
        std::reverse(a[0].begin(), a[0].end());
        return a[0];
      }},
+    {"date", "s?ss", ParseDate},
+    {"duration", "s", ParseDuration},
     {"toJSON", "a", [](Args& a) -> Result<Json> { return Json(Dump(a[0])); }},
     {"fromJSON", "s", FromJson},
     {"toBase64", "s", [](Args& a) -> Result<Json> { return Json(Base64Encode(S(a[0]))); }},

@@ -16,9 +16,19 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/error.h"
 
 namespace hubspoke::expr {
+
+// The value of a variable that the expr dialect sees as something other than text: nil, or a
+// time (Argo's cronworkflow.lastScheduledTime is a time.Time, nil before the first run).
+struct TypedValue {
+  static TypedValue Nil() { return {}; }
+  static TypedValue Time(Micros t) { return {false, t}; }
+  bool nil = true;
+  Micros time = 0;  // when not nil: microseconds since the Unix epoch
+};
 
 // Variables visible to substitution, e.g. "inputs.parameters.repo", "item", "item.name",
 // "steps.discover.outputs.result", "workflow.name". Values are text as Argo substitutes them.
@@ -26,6 +36,14 @@ class Scope {
  public:
   virtual ~Scope() = default;
   virtual std::optional<std::string> Lookup(std::string_view name) const = 0;
+  // Typed variables of the expr dialect (`{{= ...}}`), looked up before Lookup there; plain
+  // `{{name}}` substitution and govaluate `when` see only Lookup. None by default.
+  virtual std::optional<TypedValue> LookupTyped(std::string_view /*name*/) const {
+    return std::nullopt;
+  }
+  // The clock expr's now() reads. nullptr (the default): now() is an error, so that expressions
+  // stay deterministic where the caller has no notion of the current time (the engine).
+  virtual const Clock* clock() const { return nullptr; }
 };
 
 // Replaces every `{{ name }}` (spaces around name allowed) with its value and every `{{= expr }}`
@@ -43,6 +61,11 @@ Result<bool> EvaluateWhen(std::string_view condition);
 
 // Evaluates an expr-dialect expression (`{{= ...}}`, `valueFrom.expression`, retry expression)
 // against the scope; the result is JSON text ("\"x\"", "3", "true", "[1,2]").
+// Times and durations as expr-lang has them: now() (from scope.clock()), date("RFC 3339"),
+// duration("1h30m"), time - time = duration, time +/- duration = time, comparisons, and the
+// methods .Hours() .Minutes() .Seconds() (floats), .Milliseconds() of durations and .Unix() of
+// times. A time in the result reads as RFC 3339 text, a duration as its nanoseconds (as Go's
+// JSON encoding writes them).
 // Variables with dots (inputs.parameters.x) resolve through the scope; values that parse as JSON
 // numbers or booleans stay strings unless passed through asInt/asFloat/fromJSON.
 Result<std::string> EvaluateExpr(std::string_view expression, const Scope& scope);

@@ -32,6 +32,7 @@ struct Node {
     kIndex,
     kSlice,
     kCall,
+    kMethod,  // kids: receiver, then arguments
     kUnary,
     kBinary,
     kTernary,
@@ -58,6 +59,13 @@ bool IsClosureFunction(std::string_view name) {
     if (f == name) return true;
   }
   return false;
+}
+
+// Methods of Go's time.Time and time.Duration that expressions may call (`d.Seconds()`).
+constexpr std::string_view kMethods[] = {"Hours", "Minutes", "Seconds", "Milliseconds", "Unix"};
+
+bool IsMethod(std::string_view name) {
+  return std::find(std::begin(kMethods), std::end(kMethods), name) != std::end(kMethods);
 }
 
 bool IsIdentStart(char c) {
@@ -520,6 +528,17 @@ class Parser {
         if (!access.ok()) return access;
         node = std::move(*access);
         node->optional = optional;
+      } else if (IsPunct("(") && node->kind == Node::Kind::kMember && !node->optional &&
+                 IsMethod(node->name)) {
+        ++next_;
+        auto call = ParseCall(node->name, node->pos, pos);
+        if (!call.ok()) return call;
+        std::vector<NodePtr> kids;
+        kids.push_back(std::move(node->kids[0]));
+        for (NodePtr& arg : (*call)->kids) kids.push_back(std::move(arg));
+        auto method = Make(Node::Kind::kMethod, (*call)->pos, (*call)->name, std::move(kids));
+        if (!method.ok()) return method;
+        node = std::move(*method);
       } else if (IsPunct("(")) {
         std::string callee = CalleeName(*node);
         if (callee.empty()) return Fault("only named functions can be called");
@@ -646,6 +665,8 @@ class Evaluator {
         return EvalSlice(n);
       case Node::Kind::kCall:
         return EvalCall(n);
+      case Node::Kind::kMethod:
+        return EvalMethod(n);
       case Node::Kind::kUnary: {
         auto v = Eval(*n.kids[0]);
         if (!v.ok()) return v;
@@ -653,6 +674,9 @@ class Evaluator {
           auto b = ToBool(*v);
           if (!b) return TypeError("!", *v, n.pos);
           return Json(!*b);
+        }
+        if (auto d = DurationNanos(*v); d && *d != std::numeric_limits<int64_t>::min()) {
+          return n.name == "+" ? *v : DurationJson(-*d);
         }
         if (!v->is_number()) return TypeError(n.name, *v, n.pos);
         if (n.name == "+") return v;
@@ -744,9 +768,14 @@ class Evaluator {
     for (size_t k = path.size(); k > 0; --k) {
       std::string name = path[0];
       for (size_t j = 1; j < k; ++j) name += "." + path[j];
-      std::optional<std::string> found = scope_.Lookup(name);
-      if (!found) continue;
-      Json value(std::move(*found));
+      Json value;
+      if (std::optional<TypedValue> typed = scope_.LookupTyped(name)) {
+        if (!typed->nil) value = TimeJson(typed->time * 1000);
+      } else if (std::optional<std::string> found = scope_.Lookup(name)) {
+        value = std::move(*found);
+      } else {
+        continue;
+      }
       for (size_t j = k; j < path.size(); ++j) {
         auto next = Access(std::move(value), Json(path[j]), false, pos);
         if (!next.ok()) return next;
@@ -825,19 +854,63 @@ class Evaluator {
     return out;
   }
 
-  Result<Json> EvalCall(const Node& n) {
-    if (IsClosureFunction(n.name)) return EvalClosureCall(n);
+  // The values of n.kids from `first` on.
+  Result<std::vector<Json>> EvalArgs(const Node& n, size_t first) {
     std::vector<Json> args;
-    for (const NodePtr& kid : n.kids) {
-      auto v = Eval(*kid);
-      if (!v.ok()) return v;
+    for (size_t k = first; k < n.kids.size(); ++k) {
+      auto v = Eval(*n.kids[k]);
+      if (!v.ok()) return v.error();
       args.push_back(std::move(*v));
     }
-    auto result = CallFunction(n.name, args);
+    return args;
+  }
+
+  Result<Json> EvalCall(const Node& n) {
+    if (IsClosureFunction(n.name)) return EvalClosureCall(n);
+    auto args = EvalArgs(n, 0);
+    if (!args.ok()) return args.error();
+    if (n.name == "now") return Now(*args, n.pos);
+    auto result = CallFunction(n.name, *args);
     if (!result) return Fault("unknown function '" + n.name + "'", n.pos);
     if (!result->ok()) return Fault(result->error().message, n.pos);
     if (!Charge(Cost(**result))) return Fault("expression does too much work", n.pos);
     return std::move(**result);
+  }
+
+  // now(): the scope's clock, which callers without one do not offer.
+  Result<Json> Now(const std::vector<Json>& args, size_t pos) {
+    if (!args.empty()) {
+      return Fault("now() expects 0 argument(s), got " + std::to_string(args.size()), pos);
+    }
+    const Clock* clock = scope_.clock();
+    if (clock == nullptr) return Fault("now() is not available here", pos);
+    return TimeJson(clock->Now() * 1000);
+  }
+
+  // `receiver.Method()`: the methods of time.Duration and time.Time in kMethods.
+  Result<Json> EvalMethod(const Node& n) {
+    auto receiver = Eval(*n.kids[0]);
+    if (!receiver.ok()) return receiver;
+    auto args = EvalArgs(n, 1);
+    if (!args.ok()) return args.error();
+    if (!args->empty()) {
+      return Fault(n.name + "() expects 0 argument(s), got " + std::to_string(args->size()), n.pos);
+    }
+    std::optional<int64_t> duration = DurationNanos(*receiver);
+    std::optional<int64_t> time = TimeNanos(*receiver);
+    if (duration && n.name != "Unix") {
+      // As Go: whole units plus the remainder, so large durations keep their precision.
+      constexpr int64_t kUnits[] = {3'600'000'000'000, 60'000'000'000, 1'000'000'000};
+      if (n.name == "Milliseconds") return Json(*duration / 1'000'000);
+      int64_t unit = kUnits[n.name == "Hours" ? 0 : n.name == "Minutes" ? 1 : 2];
+      return Json(static_cast<double>(*duration / unit) +
+                  static_cast<double>(*duration % unit) / static_cast<double>(unit));
+    }
+    if (time && n.name == "Unix") {
+      int64_t seconds = *time / 1'000'000'000;
+      return Json(*time % 1'000'000'000 < 0 ? seconds - 1 : seconds);
+    }
+    return Fault("type " + TypeName(*receiver) + " has no method " + n.name, n.pos);
   }
 
   Result<Json> EvalClosureCall(const Node& n) {
@@ -937,6 +1010,7 @@ class Evaluator {
       if (!matched) return Fault(error, n.kids[1]->pos);
       return Json(*matched);
     }
+    if (a.is_binary() || b.is_binary()) return TimeOperation(op, a, b, n.pos);
     if (op == "<" || op == "<=" || op == ">" || op == ">=") {
       int cmp;
       if (a.is_number() && b.is_number()) {
@@ -986,6 +1060,30 @@ class Evaluator {
     return Arithmetic(op, a, b, n.pos);
   }
 
+  // Operators on times and durations: time - time = duration, time +/- duration = time,
+  // duration +/- duration, and ordering of two times or two durations.
+  Result<Json> TimeOperation(const std::string& op, const Json& a, const Json& b, size_t pos) {
+    std::optional<int64_t> ta = TimeNanos(a), tb = TimeNanos(b);
+    std::optional<int64_t> da = DurationNanos(a), db = DurationNanos(b);
+    std::optional<int64_t> x = ta ? ta : da;
+    std::optional<int64_t> y = tb ? tb : db;
+    if (op == "<" || op == "<=" || op == ">" || op == ">=") {
+      if (!x || !y || ta.has_value() != tb.has_value()) return TypeError(op, a, b, pos);
+      return Json(op == "<" ? *x < *y : op == "<=" ? *x <= *y : op == ">" ? *x > *y : *x >= *y);
+    }
+    bool plus = op == "+";
+    // time + time, duration - time and duration +/- anything but a time or duration are invalid.
+    if ((!plus && op != "-") || !x || !y || (ta && tb && plus) || (da && tb && !plus)) {
+      return TypeError(op, a, b, pos);
+    }
+    int64_t r = 0;
+    if (plus ? __builtin_add_overflow(*x, *y, &r) : __builtin_sub_overflow(*x, *y, &r)) {
+      return Fault("time arithmetic overflows", pos);
+    }
+    if (ta && tb) return DurationJson(r);
+    return ta || tb ? TimeJson(r) : DurationJson(r);
+  }
+
   Result<Json> Arithmetic(const std::string& op, const Json& a, const Json& b, size_t pos) {
     auto x = Int64Of(a);
     auto y = Int64Of(b);
@@ -1024,9 +1122,12 @@ class Evaluator {
   size_t work_ = 0;
 };
 
-// Go prints whole floats without a fraction ("3", not "3.0"); so does Argo's output.
+// Go prints whole floats without a fraction ("3", not "3.0"); so does Argo's output. Times and
+// durations become their JSON forms.
 void WholeFloatsToInts(Json* value) {
-  if (value->is_number_float()) {
+  if (value->is_binary()) {
+    PlainTimes(value);
+  } else if (value->is_number_float()) {
     double d = value->get<double>();
     if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 1e15) {
       *value = static_cast<int64_t>(d);

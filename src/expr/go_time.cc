@@ -64,7 +64,62 @@ std::pair<std::string_view, size_t> NextElement(std::string_view layout, size_t 
   return {"", 0};
 }
 
+// Nanoseconds per unit of a Go duration; 0 when `unit` is none.
+int64_t DurationUnit(std::string_view unit) {
+  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+      {"ns", 1},          {"us", 1'000},        {"\u00b5s", 1'000},  // micro sign
+      {"\u03bcs", 1'000},                                            // Greek mu
+      {"ms", 1'000'000},  {"s", 1'000'000'000}, {"m", 60'000'000'000}, {"h", 3'600'000'000'000}};
+  for (const auto& [name, nanos] : kUnits) {
+    if (name == unit) return nanos;
+  }
+  return 0;
+}
+
 }  // namespace
+
+std::optional<int64_t> ParseGoDuration(std::string_view text) {
+  bool negative = !text.empty() && text.front() == '-';
+  if (!text.empty() && (text.front() == '-' || text.front() == '+')) text.remove_prefix(1);
+  if (text == "0") return 0;
+  if (text.empty()) return std::nullopt;
+  // Summed as unsigned nanoseconds: -9223372036854775808ns is valid, its opposite is not.
+  unsigned __int128 total = 0;
+  constexpr unsigned __int128 kLimit = static_cast<unsigned __int128>(1) << 63;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    unsigned __int128 whole = 0;
+    size_t start = pos;
+    for (; pos < text.size() && IsDigit(text[pos]); ++pos) {
+      whole = whole * 10 + static_cast<unsigned>(text[pos] - '0');
+      if (whole > kLimit) return std::nullopt;
+    }
+    bool had_whole = pos > start;
+    unsigned __int128 fraction = 0;
+    unsigned __int128 scale = 1;
+    bool had_fraction = false;
+    if (pos < text.size() && text[pos] == '.') {
+      for (++pos; pos < text.size() && IsDigit(text[pos]); ++pos) {
+        had_fraction = true;
+        if (scale < static_cast<unsigned __int128>(1'000'000'000'000'000'000)) {
+          fraction = fraction * 10 + static_cast<unsigned>(text[pos] - '0');
+          scale *= 10;
+        }
+      }
+    }
+    if (!had_whole && !had_fraction) return std::nullopt;
+    size_t unit_start = pos;
+    while (pos < text.size() && text[pos] != '.' && !IsDigit(text[pos])) ++pos;
+    int64_t unit = DurationUnit(text.substr(unit_start, pos - unit_start));
+    if (unit == 0) return std::nullopt;
+    auto u = static_cast<unsigned __int128>(unit);
+    total += whole * u + fraction * u / scale;
+    if (total > kLimit) return std::nullopt;
+  }
+  if (!negative && total == kLimit) return std::nullopt;
+  return negative ? static_cast<int64_t>(-static_cast<__int128>(total))
+                  : static_cast<int64_t>(total);
+}
 
 std::optional<Instant> ParseRfc3339(std::string_view text) {
   size_t pos = 0;

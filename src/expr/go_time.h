@@ -1,5 +1,6 @@
-// Private: Go time layouts ("2006-01-02T15:04:05Z07:00") for sprig's date function, and parsing
-// of RFC 3339 timestamps (Argo's `workflow.creationTimestamp`). Times are formatted in UTC.
+// Private: Go time layouts ("2006-01-02T15:04:05Z07:00") for sprig's date function, parsing
+// of RFC 3339 timestamps (Argo's `workflow.creationTimestamp`) and of Go durations ("1h30m").
+// Times are formatted in UTC.
 // Thread-safety: pure functions.
 #pragma once
 
@@ -24,5 +25,10 @@ std::optional<Instant> ParseRfc3339(std::string_view text);
 // 15 03 3 / 04 4 / 05 5 / PM pm / .000 .999 (fractions) / MST -0700 -07:00 -07 Z07:00 Z0700 Z07.
 // Other text is copied.
 std::string FormatGoLayout(std::string_view layout, Instant t);
+
+// Parses a Go duration as time.ParseDuration does: an optional sign, then decimal numbers with
+// optional fractions, each with a unit ns, us (or µs), ms, s, m, h ("1h30m", "-1.5s", "0").
+// Nanoseconds; nullopt when malformed or beyond int64 nanoseconds.
+std::optional<int64_t> ParseGoDuration(std::string_view text);
 
 }  // namespace hubspoke::expr::internal

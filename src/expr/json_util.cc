@@ -5,6 +5,8 @@
 #include <cctype>
 #include <limits>
 
+#include "expr/go_time.h"
+
 namespace hubspoke::expr::internal {
 namespace {
 
@@ -95,12 +97,73 @@ std::optional<Json> ParseJson(std::string_view text) {
   return value;
 }
 
+namespace {
+
+enum BinarySubtype : uint8_t { kTimeSubtype = 1, kDurationSubtype = 2 };
+
+Json Int64Binary(int64_t v, uint8_t subtype) {
+  std::vector<uint8_t> bytes(8);
+  for (int k = 0; k < 8; ++k) bytes[k] = static_cast<uint8_t>(static_cast<uint64_t>(v) >> (8 * k));
+  return Json::binary(std::move(bytes), subtype);
+}
+
+std::optional<int64_t> Int64OfBinary(const Json& value, uint8_t subtype) {
+  if (!value.is_binary()) return std::nullopt;
+  const Json::binary_t& bytes = value.get_binary();
+  if (!bytes.has_subtype() || bytes.subtype() != subtype || bytes.size() != 8) return std::nullopt;
+  uint64_t v = 0;
+  for (int k = 0; k < 8; ++k) v |= static_cast<uint64_t>(bytes[k]) << (8 * k);
+  return static_cast<int64_t>(v);
+}
+
+// The JSON form of a time or duration; other values are returned as they are.
+Json PlainTime(const Json& value) {
+  if (auto t = TimeNanos(value)) {
+    int64_t seconds = *t / 1'000'000'000;
+    auto nanos = static_cast<int32_t>(*t % 1'000'000'000);
+    if (nanos < 0) {
+      --seconds;
+      nanos += 1'000'000'000;
+    }
+    return FormatGoLayout("2006-01-02T15:04:05.999999999Z07:00", {seconds, nanos});
+  }
+  if (auto d = DurationNanos(value)) return *d;
+  return value;
+}
+
+}  // namespace
+
+Json TimeJson(int64_t unix_nanos) { return Int64Binary(unix_nanos, kTimeSubtype); }
+Json DurationJson(int64_t nanos) { return Int64Binary(nanos, kDurationSubtype); }
+std::optional<int64_t> TimeNanos(const Json& value) { return Int64OfBinary(value, kTimeSubtype); }
+std::optional<int64_t> DurationNanos(const Json& value) {
+  return Int64OfBinary(value, kDurationSubtype);
+}
+
+void PlainTimes(Json* value) {
+  if (value->is_binary()) {
+    *value = PlainTime(*value);
+  } else if (value->is_structured()) {
+    for (Json& child : *value) PlainTimes(&child);
+  }
+}
+
 std::string Dump(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (value.is_binary()) return PlainTime(value).dump();
+  std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  // nlohmann writes a binary value as {"bytes":[...],"subtype":N}: only then (or when some text
+  // has those words) are there times or durations inside to write in their JSON forms.
+  if (value.is_structured() && text.find("\"subtype\":") != std::string::npos) {
+    Json plain = value;
+    PlainTimes(&plain);
+    text = plain.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+  return text;
 }
 
 std::string Text(const Json& value) {
   if (value.is_string()) return value.get_ref<const std::string&>();
+  if (value.is_binary()) return Text(PlainTime(value));
   return Dump(value);
 }
 
@@ -119,6 +182,8 @@ std::string TypeName(const Json& value) {
       return "array";
     case Json::value_t::object:
       return "map";
+    case Json::value_t::binary:
+      return TimeNanos(value) ? "time.Time" : "time.Duration";
     default:
       return "nil";
   }

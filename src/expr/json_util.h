@@ -25,6 +25,16 @@ inline constexpr int64_t kMaxGeneratedItems = 1000000;
 // no input can make a call run for minutes or exhaust memory.
 inline constexpr size_t kMaxWork = 5000000;
 
+// Times (Unix nanoseconds) and durations (nanoseconds) of the expr dialect travel as JSON
+// binary values with their own subtypes, which JSON text never produces, so no string or map
+// can be mistaken for one. Dump writes a time as its RFC 3339 text, a duration as its
+// nanoseconds; PlainTimes rewrites them so for values leaving the evaluator.
+Json TimeJson(int64_t unix_nanos);
+Json DurationJson(int64_t nanos);
+std::optional<int64_t> TimeNanos(const Json& value);
+std::optional<int64_t> DurationNanos(const Json& value);
+void PlainTimes(Json* value);
+
 // Parses JSON text; nullopt when it is not JSON or nests deeper than kMaxJsonDepth.
 std::optional<Json> ParseJson(std::string_view text);
 
@@ -34,7 +44,7 @@ std::string Dump(const Json& value);
 // How a value reads as text in Argo: strings raw, everything else as compact JSON.
 std::string Text(const Json& value);
 
-// "string", "int", "float", "bool", "nil", "array", "map".
+// "string", "int", "float", "bool", "nil", "array", "map", "time.Time", "time.Duration".
 std::string TypeName(const Json& value);
 
 // The value as int64 when it is an integer that fits.

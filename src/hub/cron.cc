@@ -30,14 +30,28 @@ bool Finished(const std::string& phase) {
   return phase == "Succeeded" || phase == "Failed" || phase == "Error";
 }
 
-class MapScope final : public expr::Scope {
+// The variables of a cron's `when`. In the expr dialect cronworkflow.lastScheduledTime is a
+// time (nil before the first run) and now() reads the scheduler's clock.
+class WhenScope final : public expr::Scope {
  public:
+  WhenScope(const Clock& clock, int64_t last_scheduled)
+      : clock_(clock), last_scheduled_(last_scheduled) {}
   std::map<std::string, std::string, std::less<>> values;
   std::optional<std::string> Lookup(std::string_view name) const override {
     auto it = values.find(name);
     if (it == values.end()) return std::nullopt;
     return it->second;
   }
+  std::optional<expr::TypedValue> LookupTyped(std::string_view name) const override {
+    if (name != "cronworkflow.lastScheduledTime") return std::nullopt;
+    if (last_scheduled_ == 0) return expr::TypedValue::Nil();
+    return expr::TypedValue::Time(last_scheduled_ * 1'000'000);
+  }
+  const Clock* clock() const override { return &clock_; }
+
+ private:
+  const Clock& clock_;
+  int64_t last_scheduled_;  // seconds since the epoch; 0: never
 };
 
 }  // namespace
@@ -178,6 +192,16 @@ Status CronScheduler::Update(const spec::Workflow& cron) {
 Status CronScheduler::Delete(const std::string& name) {
   std::lock_guard lock(mu_);
   if (!crons_.count(name)) return Fail(NotFound("cron workflow " + name + " not found"));
+  // As Argo's garbage collection of the workflows a cron owns: every run, scheduled or submitted
+  // from it, goes too (Hub::Delete terminates a running one first, and takes its children).
+  for (const store::WorkflowRecord& r : Runs(name)) {
+    if (!r.parent.empty()) continue;
+    if (Status s = hub_.Delete(r.name); !s && s.error().code != ErrorCode::kNotFound) {
+      return Fail(Error{
+          s.error().code,
+          "cron workflow " + name + ": cannot delete " + r.name + ": " + s.error().message, ""});
+    }
+  }
   if (Status s = hub_.store().DeleteCronWorkflow(name); !s) return s;
   crons_.erase(name);
   return {};
@@ -205,17 +229,28 @@ Status CronScheduler::Resume(const std::string& name) {
   return Persist(e);
 }
 
-std::vector<std::string> CronScheduler::Active(const std::string& name) {
-  std::vector<std::string> out;
+std::vector<store::WorkflowRecord> CronScheduler::Runs(const std::string& name) {
+  std::vector<store::WorkflowRecord> out;
   store::ListOptions options;
   options.name_prefix = name + "-";
   auto rows = hub_.store().ListWorkflows(options);
-  if (!rows) return out;
-  for (const store::WorkflowRecord& r : *rows) {
+  if (!rows) {
+    LogError("store: " + rows.error().ToString());
+    return out;
+  }
+  for (store::WorkflowRecord& r : *rows) {
     Json labels = Json::parse(r.labels_json, nullptr, false);
-    if (labels.is_object() && labels.value(kCronWorkflowLabel, "") == name && !Finished(r.phase)) {
-      out.push_back(r.name);
+    if (labels.is_object() && labels.value(kCronWorkflowLabel, "") == name) {
+      out.push_back(std::move(r));
     }
+  }
+  return out;
+}
+
+std::vector<std::string> CronScheduler::Active(const std::string& name) {
+  std::vector<std::string> out;
+  for (const store::WorkflowRecord& r : Runs(name)) {
+    if (!Finished(r.phase)) out.push_back(r.name);
   }
   return out;
 }
@@ -307,7 +342,7 @@ void CronScheduler::RunDue(Entry& e, int64_t now) {
     return;
   }
   if (!c.when.empty()) {
-    MapScope scope;
+    WhenScope scope(clock_, e.last_scheduled);
     scope.values["cronworkflow.name"] = e.name();
     scope.values["cronworkflow.namespace"] = e.body["metadata"].value("namespace", "default");
     scope.values["cronworkflow.lastScheduledTime"] =
@@ -347,18 +382,8 @@ void CronScheduler::RunDue(Entry& e, int64_t now) {
 }
 
 void CronScheduler::TrimHistory(const Entry& e) {
-  store::ListOptions options;
-  options.name_prefix = e.name() + "-";
-  auto rows = hub_.store().ListWorkflows(options);
-  if (!rows) return;
-  std::vector<store::WorkflowRecord> done;
-  for (const store::WorkflowRecord& r : *rows) {
-    Json labels = Json::parse(r.labels_json, nullptr, false);
-    if (labels.is_object() && labels.value(kCronWorkflowLabel, "") == e.name() &&
-        Finished(r.phase)) {
-      done.push_back(r);
-    }
-  }
+  std::vector<store::WorkflowRecord> done = Runs(e.name());
+  std::erase_if(done, [](const store::WorkflowRecord& r) { return !Finished(r.phase); });
   std::sort(done.begin(), done.end(), [](const auto& a, const auto& b) {
     return a.finished_at != b.finished_at ? a.finished_at > b.finished_at : a.name > b.name;
   });

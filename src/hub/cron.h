@@ -7,9 +7,12 @@
 // busy) by more than kOnTimeSeconds starts only within startingDeadlineSeconds of its time, and of
 // several missed runs only the latest. `when` (substituted with cronworkflow.name,
 // cronworkflow.namespace, cronworkflow.labels.<k>, cronworkflow.annotations.<k>,
-// cronworkflow.lastScheduledTime, then evaluated as a condition) must hold for a run to start.
+// cronworkflow.lastScheduledTime, then evaluated as a condition) must hold for a run to start;
+// in its `{{= ...}}` expressions cronworkflow.lastScheduledTime is a time (nil before the first
+// run) and now() reads the scheduler's clock.
 // Finished workflows beyond successfulJobsHistoryLimit / failedJobsHistoryLimit (newest kept)
-// are deleted.
+// are deleted. Deleting a cron deletes every workflow labelled as its run (running ones are
+// terminated first), as Argo garbage-collects the workflows a CronWorkflow owns.
 //
 // Thread-safety: every method may be called from any thread; Tick runs on the scheduler thread
 // and may also be called directly (tests driving a FakeClock).
@@ -26,6 +29,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "spec/model.h"
+#include "store/store.h"
 
 namespace hubspoke::hub {
 
@@ -68,6 +72,8 @@ class CronScheduler {
   Status Persist(const Entry& e);
   void RunDue(Entry& e, int64_t now);
   Result<std::string> StartRun(Entry& e, int64_t scheduled, const SubmitOptions& options);
+  // The workflows labelled as the cron's runs, and those of them that are unfinished.
+  std::vector<store::WorkflowRecord> Runs(const std::string& name);
   std::vector<std::string> Active(const std::string& name);
   void TrimHistory(const Entry& e);
   std::string ToJson(const Entry& e);

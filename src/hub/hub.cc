@@ -1117,6 +1117,9 @@ struct Hub::Impl final : spoke::SpokeListener {
       }
       if (!engine.IsFinished(workflow)) {
         (void)Command(Event::Type::kTerminate, workflow);
+        // Store the terminated nodes and cancel the running attempts while the engine still has
+        // the workflow: Forget drops only what has been stored.
+        Flush();
       }
       engine.Forget(workflow);
       log.erase(std::remove_if(log.begin(), log.end(),

@@ -16,17 +16,8 @@ const MapScope kScope({
     {"item", R"({"repo":"r1","size":5})"},
 });
 
-std::string Eval(std::string_view expression) {
-  auto result = EvaluateExpr(expression, kScope);
-  EXPECT_TRUE(result.ok()) << expression << ": " << result.error().message;
-  return result.ok() ? *result : "<error>";
-}
-
-std::string EvalError(std::string_view expression) {
-  auto result = EvaluateExpr(expression, kScope);
-  EXPECT_FALSE(result.ok()) << expression << " gave " << (result.ok() ? *result : "");
-  return result.ok() ? "" : result.error().message;
-}
+std::string Eval(std::string_view expression) { return EvalIn(kScope, expression); }
+std::string EvalError(std::string_view expression) { return EvalErrorIn(kScope, expression); }
 
 TEST(Expr, LiteralsEvaluateToJson) {
   EXPECT_EQ(Eval("1"), "1");

@@ -1,5 +1,8 @@
-// Test helper: a Scope backed by a map. Thread-safety: none needed (tests only).
+// Test helpers: a Scope backed by a map, and expr-dialect evaluation that expects success or
+// failure. Thread-safety: none needed (tests only).
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <map>
 #include <string>
@@ -20,5 +23,19 @@ class MapScope : public Scope {
  private:
   std::map<std::string, std::string> values_;
 };
+
+// The JSON result of `expression`, or "<error>" after a failed expectation.
+inline std::string EvalIn(const Scope& scope, std::string_view expression) {
+  auto result = EvaluateExpr(expression, scope);
+  EXPECT_TRUE(result.ok()) << expression << ": " << result.error().message;
+  return result.ok() ? *result : "<error>";
+}
+
+// The error message of `expression`, or "" after a failed expectation.
+inline std::string EvalErrorIn(const Scope& scope, std::string_view expression) {
+  auto result = EvaluateExpr(expression, scope);
+  EXPECT_FALSE(result.ok()) << expression << " gave " << (result.ok() ? *result : "");
+  return result.ok() ? "" : result.error().message;
+}
 
 }  // namespace hubspoke::expr

@@ -238,6 +238,78 @@ TEST_F(CronTest, WhenDecidesEachRun) {
   EXPECT_TRUE(Runs(*hub, "no").empty());
 }
 
+// Argo's example (cron-when.yaml): run the first time, then only when the last run was more than
+// six minutes ago.
+TEST_F(CronTest, WhenComparesNowWithTheLastScheduledTime) {
+  auto hub = Open();
+  ASSERT_TRUE(hub->CreateCronWorkflow(
+                     Cron("w",
+                          "  when: \"{{= cronworkflow.lastScheduledTime == nil || (now() - "
+                          "cronworkflow.lastScheduledTime).Seconds() > 360 }}\"\n",
+                          kWaits))
+                  .ok());
+  At(*hub, 4.5);  // 00:05: never ran, so lastScheduledTime is nil
+  EXPECT_EQ(Runs(*hub, "w"), std::vector<std::string>{"w-1704067500"});
+  At(*hub, 9.5);  // 00:10: 300 s since 00:05
+  EXPECT_EQ(Runs(*hub, "w").size(), 1u);
+  EXPECT_EQ(Get(*hub, "w")["status"]["lastScheduledTime"], "2024-01-01T00:05:00Z");
+  At(*hub, 14.5);  // 00:15: 600 s since 00:05
+  EXPECT_EQ(Runs(*hub, "w"), (std::vector<std::string>{"w-1704068100", "w-1704067500"}));
+  EXPECT_EQ(Get(*hub, "w")["status"]["lastScheduledTime"], "2024-01-01T00:15:00Z");
+}
+
+TEST_F(CronTest, WhenWithTimeArithmeticSeesTheLastRunAfterARestart) {
+  {
+    auto hub = Open();
+    ASSERT_TRUE(hub->CreateCronWorkflow(Cron("first", "", kWaits)).ok());
+    At(*hub, 4.5);  // 00:05
+    ASSERT_EQ(Runs(*hub, "first").size(), 1u);
+  }
+  // After a restart, the cron given a `when` keeps its lastScheduledTime (00:05).
+  clock_.Set(kStart + 9 * kMinute);
+  auto hub = Open();
+  std::string when =
+      "  when: \"{{= (now() - cronworkflow.lastScheduledTime) >= duration('10m') }}\"\n";
+  ASSERT_TRUE(hub->UpdateCronWorkflow(Cron("first", when, kWaits)).ok());
+  // Before its first run a cron's lastScheduledTime is nil, and now() - nil an error: no run.
+  ASSERT_TRUE(hub->CreateCronWorkflow(Cron("never", when, kWaits)).ok());
+  At(*hub, 9.5);  // 00:10: 5 minutes since 00:05
+  EXPECT_EQ(Runs(*hub, "first").size(), 1u);
+  At(*hub, 14.5);  // 00:15: 10 minutes
+  EXPECT_EQ(Runs(*hub, "first"),
+            (std::vector<std::string>{"first-1704068100", "first-1704067500"}));
+  EXPECT_TRUE(Runs(*hub, "never").empty());
+}
+
+TEST_F(CronTest, DeletingACronDeletesTheWorkflowsItCreated) {
+  auto hub = Open();
+  ASSERT_TRUE(hub->CreateCronWorkflow(Cron("d", "", kWaits)).ok());
+  ASSERT_TRUE(hub->CreateCronWorkflow(Cron("keep", "", kWaits)).ok());
+  At(*hub, 4.5);  // 00:05: d-1704067500 and keep-1704067500 wait at their suspend nodes
+  At(*hub, 9.5);  // 00:10: d-1704067800 too, which is stopped and finishes
+  ASSERT_TRUE(hub->Stop("d-1704067800").ok());
+  ASSERT_TRUE(hub->WaitFinished("d-1704067800", 20000));
+  auto manual = hub->SubmitFromCron("d", {});
+  ASSERT_TRUE(manual.ok()) << manual.error().ToString();
+  ASSERT_EQ(Runs(*hub, "d").size(), 3u);
+  EXPECT_EQ(Phase(*hub, "d-1704067500"), "Running");
+
+  ASSERT_TRUE(hub->DeleteCronWorkflow("d").ok());
+  EXPECT_TRUE(Runs(*hub, "d").empty());
+  for (const std::string& name :
+       {std::string("d-1704067500"), std::string("d-1704067800"), *manual}) {
+    auto rec = hub->store().GetWorkflow(name);
+    ASSERT_TRUE(rec.ok());
+    EXPECT_FALSE(rec->has_value()) << name;
+  }
+  EXPECT_EQ(hub->GetCronWorkflow("d").error().code, ErrorCode::kNotFound);
+  // Another cron's runs stay, and nothing starts for the deleted one.
+  EXPECT_EQ(Runs(*hub, "keep").size(), 2u);
+  EXPECT_EQ(Phase(*hub, "keep-1704067500"), "Running");
+  At(*hub, 14.5);
+  EXPECT_TRUE(Runs(*hub, "d").empty());
+}
+
 TEST_F(CronTest, CreateUpdateDeleteAndTheirErrors) {
   auto hub = Open();
   ASSERT_TRUE(hub->CreateCronWorkflow(Cron("c", "", kWaits)).ok());

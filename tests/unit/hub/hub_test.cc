@@ -356,6 +356,28 @@ spec:
   EXPECT_EQ(hub->Retry(*name).error().code, ErrorCode::kFailedPrecondition);
 }
 
+TEST_F(HubTest, DeleteTerminatesARunningWorkflowThenRemovesIt) {
+  auto hub = Open();
+  // Workflow "long" with one task running `command`.
+  auto one_task = [](const std::string& command) {
+    return Manifest(
+        "kind: Workflow\nmetadata: {name: long}\nspec:\n  entrypoint: t\n  templates:\n  - name: "
+        "t\n    container: {image: alpine, command: [sh, -c, \"" +
+        command + "\"]}\n");
+  };
+  std::string started = dir_ + "/started";
+  ASSERT_TRUE(hub->Submit(one_task("touch " + started + "; sleep 600")).ok());
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(started); }));
+  EXPECT_EQ(Phase(*hub, "long"), "Running");
+  ASSERT_TRUE(hub->Delete("long").ok());
+  EXPECT_EQ(Phase(*hub, "long"), "");
+  EXPECT_EQ(hub->Delete("long").error().code, ErrorCode::kNotFound);
+  // The hub carries on: the name is free again and a new run succeeds.
+  auto again = hub->Submit(one_task("true"));
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  ASSERT_TRUE(WaitFor([&] { return Phase(*hub, "long") == "Succeeded"; }));
+}
+
 TEST_F(HubTest, ANameTakenByAFinishedWorkflowIsRefused) {
   auto hub = Open();
   const char* yaml = R"(apiVersion: argoproj.io/v1alpha1
