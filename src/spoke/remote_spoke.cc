@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -273,8 +274,12 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
           std::lock_guard lock(mu);
           if (writes_done) break;  // leaving: the hub gives it to another spoke
           running[task.attempt_id] = {task.workflow, task.node_id, 0};
+          std::set<std::string> in_use;  // stored here for another task, which may be reading it
+          for (const engine::TaskArtifact& a : task.input_artifacts) {
+            if (key_users.count(a.key)) in_use.insert(a.key);
+          }
           UseArtifactsLocked(task);
-          not_stored = StoreContents(artifact_root, m.assign().task().input_artifacts());
+          not_stored = StoreContents(artifact_root, m.assign().task().input_artifacts(), in_use);
         }
         if (!not_stored.empty()) {
           engine::TaskResult result;

@@ -118,10 +118,11 @@ void AttachContents(const std::string& root,
 }
 
 std::map<std::string, std::string> StoreContents(
-    const std::string& root, const google::protobuf::RepeatedPtrField<v1::Artifact>& artifacts) {
+    const std::string& root, const google::protobuf::RepeatedPtrField<v1::Artifact>& artifacts,
+    const std::set<std::string>& in_use) {
   std::map<std::string, std::string> errors;
   for (const v1::Artifact& a : artifacts) {
-    if (a.raw()) continue;
+    if (a.raw() || in_use.count(a.key())) continue;
     if (!a.error().empty()) {
       errors[a.name()] = a.error();
       continue;

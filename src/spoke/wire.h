@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "common/error.h"
@@ -27,8 +28,11 @@ void AttachContents(const std::string& root,
 // Writes the content of each stored (not raw) artifact to `root`/key (under a temporary name,
 // then renamed: a task reading the file meanwhile sees the whole of one or the other). Returns
 // why an artifact was not written, by name: it came with an error, its key is not a plain
-// relative path, or the file could not be written.
+// relative path, or the file could not be written. Keys in `in_use` are left as they are: the
+// same key is the same content, and a directory written again under a task that is copying it
+// could lose files for a moment.
 std::map<std::string, std::string> StoreContents(
-    const std::string& root, const google::protobuf::RepeatedPtrField<v1::Artifact>& artifacts);
+    const std::string& root, const google::protobuf::RepeatedPtrField<v1::Artifact>& artifacts,
+    const std::set<std::string>& in_use = {});
 
 }  // namespace hubspoke::spoke

@@ -637,7 +637,7 @@ TEST_F(SpokesTest, ArtifactsTravelToAndFromRemoteSpokes) {
   ASSERT_TRUE(WaitConnected({"s1", "s2"})) << Logs();
   std::string manifest = ReadFile(SourceDir() + "/tests/data/e2e/artifacts.yaml");
   std::string name = Submit(manifest);
-  ASSERT_EQ(WaitDone(name), "Succeeded") << Logs();
+  ASSERT_EQ(WaitDone(name), "Succeeded") << Logs() << Get(name).dump(1);
   Json wf = Get(name);
   std::set<std::string> spokes;
   for (const Json& pod : Pods(wf)) {
