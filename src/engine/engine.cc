@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "common/ids.h"
+#include "common/json_writer.h"
 #include "engine/scope.h"
 #include "expr/expr.h"
 #include "spec/loader.h"
@@ -694,6 +695,17 @@ struct Engine::Impl {
     std::string ts = FormatRfc3339(run.st.created_at);
     g.Set("workflow.creationTimestamp", ts);
     g.Set("workflow.creationTimestamp.RFC3339", ts);
+    // workflow.creationTimestamp.<c>: the time formatted with strftime's %c, in UTC; `s` is the
+    // seconds since the epoch.
+    const time_t created = static_cast<time_t>(run.st.created_at / 1'000'000);
+    struct tm utc;
+    gmtime_r(&created, &utc);
+    for (char c : std::string_view("aAbBcCdDeFgGhHIjklmMpRStTuUVwWxXyYzZ")) {
+      char format[3] = {'%', c, '\0'}, out[64];
+      size_t len = strftime(out, sizeof out, format, &utc);
+      g.Set(std::string("workflow.creationTimestamp.") + c, std::string(out, len));
+    }
+    g.Set("workflow.creationTimestamp.s", std::to_string(created));
     g.Set("workflow.priority", "0");
     g.Set("workflow.serviceAccountName", "default");
     std::vector<std::pair<std::string, std::string>> all;
@@ -707,6 +719,16 @@ struct Engine::Impl {
     g.Set("workflow.parameters.json", expr::AggregateParameters(rows));
     for (const auto& [k, v] : run.st.labels) g.Set("workflow.labels." + k, v);
     for (const auto& [k, v] : run.spec.metadata.annotations) g.Set("workflow.annotations." + k, v);
+    // All of them as a JSON object (the bare names are Argo's older spelling of .json).
+    for (const auto& [name, values] : {std::pair{"labels", &run.st.labels},
+                                       std::pair{"annotations", &run.spec.metadata.annotations}}) {
+      JsonWriter w;
+      w.BeginObject();
+      for (const auto& [k, v] : *values) w.Member(k, v);
+      w.EndObject();
+      g.Set(std::string("workflow.") + name, w.text());
+      g.Set(std::string("workflow.") + name + ".json", w.Take());
+    }
     // A CronWorkflow's run: the time it was scheduled for.
     auto scheduled = run.spec.metadata.annotations.find("workflows.argoproj.io/scheduled-time");
     if (scheduled != run.spec.metadata.annotations.end()) {
@@ -865,6 +887,13 @@ struct Engine::Impl {
     const Node& node = run.st.nodes[n];
     scope->Set("node.name", node.name);
     scope->Set("pod.name", node.id);
+    // The step (DAG task) that started this node, by its name, inside the template it runs too.
+    if (const spec::Step* step = run.ext[n].step) {
+      int c = run.ext[n].parent;
+      while (c >= 0 && run.st.nodes[c].type == NodeType::kRetry) c = run.ext[c].parent;
+      bool dag = c >= 0 && (run.ext[c].dag || run.st.nodes[c].type == NodeType::kTaskGroup);
+      scope->Set(dag ? "tasks.name" : "steps.name", step->name);
+    }
     return scope;
   }
 
@@ -1041,6 +1070,10 @@ struct Engine::Impl {
   void StartNode(Run& run, int n) {
     NodeExt& e = run.ext[n];
     const spec::Template& tmpl = *e.tmpl;
+    // Seconds since the workflow started, as its templates start (Argo: an estimate).
+    if (run.st.started_at > 0) {
+      run.globals.Set("workflow.duration", std::to_string((clock.Now() - run.st.started_at) / 1e6));
+    }
     e.scope = InputScope(run, run.st.nodes[n].inputs, n);
     if (run.ext[e.parent >= 0 ? e.parent : n].tmpl &&
         run.st.nodes[e.parent >= 0 ? e.parent : n].type == NodeType::kRetry) {

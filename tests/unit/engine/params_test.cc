@@ -373,5 +373,60 @@ spec:
   EXPECT_EQ(h.dispatched()[1].command[1], "task-a");
 }
 
+TEST(Params, StepsNameIsSeenInsideTheTemplateTheStepRuns) {
+  Harness h;
+  h.Run(R"(
+kind: Workflow
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: greet, template: show}
+    - - {name: graph, template: graph}
+  - name: graph
+    dag:
+      tasks:
+      - {name: task-a, template: show-task}
+  - name: show
+    container: {image: alpine, command: [echo, "{{steps.name}}"]}
+  - name: show-task
+    container: {image: alpine, command: [echo, "{{tasks.name}}"]}
+)");
+  ASSERT_EQ(h.dispatched().size(), 2u);
+  EXPECT_EQ(h.dispatched()[0].command[1], "greet");
+  EXPECT_EQ(h.dispatched()[1].command[1], "task-a");
+}
+
+TEST(Params, CreationTimestampFormatsLabelsAnnotationsAndDurationAreWorkflowVariables) {
+  Harness h;  // its clock starts at 2023-11-14T22:13:20Z
+  h.Run(R"(
+kind: Workflow
+metadata:
+  name: wf
+  labels: {app: demo}
+  annotations: {example.io/owner: ops}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container:
+      image: alpine
+      command: [echo]
+      args: ["{{workflow.creationTimestamp.Y}}-{{workflow.creationTimestamp.m}}",
+             "{{workflow.creationTimestamp.s}}", "{{workflow.labels.json}}",
+             "{{workflow.annotations}}", "{{workflow.duration}}"]
+)");
+  ASSERT_EQ(h.dispatched().size(), 1u);
+  const std::vector<std::string>& args = h.dispatched()[0].args;
+  ASSERT_EQ(args.size(), 5u);
+  EXPECT_EQ(args[0], "2023-11");
+  EXPECT_EQ(args[1], "1700000000");
+  EXPECT_EQ(args[2], R"({"app":"demo"})");
+  EXPECT_EQ(args[3], R"({"example.io/owner":"ops"})");
+  EXPECT_EQ(std::stod(args[4]), 0.0);  // it starts as the workflow starts
+}
+
 }  // namespace
 }  // namespace hubspoke::engine::testing
