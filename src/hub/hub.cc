@@ -239,8 +239,8 @@ struct Hub::Impl final : spoke::SpokeListener {
     SpokeGauges();
     LoadTemplates();
     LoadMemos();
-    if (options.resumable) Replay();
     engine.SetTaskSink([this](engine::Task t) { made.emplace_back(t); });
+    if (options.resumable) Replay();
     thread = std::thread([this] { Loop(); });
   }
 
@@ -436,7 +436,7 @@ struct Hub::Impl final : spoke::SpokeListener {
     if (!stored) return NoteStoreError(stored.error());
     if (stored->empty()) return EndOrphanedRuns();
     replaying = true;
-    std::unordered_map<std::string, engine::Task> outstanding;
+    std::unordered_map<std::string, ReadyTask> outstanding;
     std::unordered_map<std::string, std::string> started;  // attempt -> spoke
     std::multimap<std::string, Micros> pending_timers;     // key -> at
     std::set<std::string> broken;                          // roots that cannot be replayed
@@ -466,9 +466,10 @@ struct Hub::Impl final : spoke::SpokeListener {
         if (it != pending_timers.end()) pending_timers.erase(it);
       }
       engine::Effects fx = engine.TakeEffects();
-      for (engine::Task& t : fx.dispatch) {
-        outstanding_attempts[t.attempt_id] = {RootOf(t.workflow)};
-        outstanding[t.attempt_id] = std::move(t);
+      for (; !made.empty(); made.pop_front()) {
+        std::string attempt = made.front().attempt_id;
+        outstanding_attempts[attempt] = {RootOf(made.front().workflow)};
+        outstanding.insert_or_assign(std::move(attempt), std::move(made.front()));
       }
       for (const std::string& a : fx.cancel) {
         outstanding.erase(a);
@@ -488,7 +489,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       if (s == started.end()) {
         ++again;
         outstanding_attempts[attempt].ready_at = now;
-        ready.emplace_back(task);
+        ready.push_back(std::move(task));
         continue;
       }
       if (options.spoke_lease_ms > 0 && s->second.rfind("local-", 0) != 0) {
@@ -750,7 +751,6 @@ struct Hub::Impl final : spoke::SpokeListener {
     for (const auto& t : effects.timers) timers.emplace(t.at, t.key);
     for (const auto& attempt : effects.cancel) Cancel(attempt);
     Micros now = clock.Now();
-    for (const engine::Task& t : effects.dispatch) made.emplace_back(t);
     for (; !made.empty(); made.pop_front()) {
       ReadyTask& t = made.front();
       outstanding_attempts[t.attempt_id] = {RootOf(t.workflow), now};
