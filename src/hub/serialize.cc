@@ -154,6 +154,14 @@ void MemberTime(JsonWriter& w, std::string_view key, Micros t) {
   if (t > 0) w.Member(key, FormatRfc3339(t));
 }
 
+// `"id":{node}` of status.nodes, appended to a text being written.
+void AppendNodeEntry(std::string& text, std::string_view id, std::string_view node_json) {
+  text += '"';
+  AppendJsonEscaped(text, id);
+  text += "\":";
+  text += node_json;
+}
+
 // A node as Argo shows it in status.nodes, written directly: a fan-out stores one per task, so
 // this is on the hub's hot path.
 void WriteNode(JsonWriter& w, const engine::Node& n) {
@@ -384,10 +392,7 @@ std::string WorkflowText(const spec::Workflow& manifest, const engine::WorkflowS
     text.back() = ',';
     text += "\"nodes\":{";
     for (const engine::Node& n : status.nodes) {
-      text += '"';
-      AppendJsonEscaped(text, n.id);
-      text += "\":";
-      text += NodeToJson(n);
+      AppendNodeEntry(text, n.id, NodeToJson(n));
       text += ',';
     }
     text.back() = '}';
@@ -619,9 +624,7 @@ std::string WorkflowJsonWithNodes(std::string_view workflow_json,
     if (node.size() < 2 || node.front() != '{' || node.back() != '}') continue;
     if (!first) text += ',';
     first = false;
-    text += Dump(OutJson(id));
-    text += ':';
-    text += node;
+    AppendNodeEntry(text, id, node);
   }
   text += "}}}";
   return text;
