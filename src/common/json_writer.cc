@@ -140,6 +140,12 @@ JsonWriter& JsonWriter::Bool(bool value) {
   return *this;
 }
 
+JsonWriter& JsonWriter::StringMap(const std::map<std::string, std::string>& members) {
+  BeginObject();
+  for (const auto& [k, v] : members) Member(k, v);
+  return EndObject();
+}
+
 JsonWriter& JsonWriter::Raw(std::string_view json) {
   Separate();
   out_ += json;

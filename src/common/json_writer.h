@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,8 @@ class JsonWriter {
   JsonWriter& Bool(bool value);
   // A value that is already JSON text, written as it is.
   JsonWriter& Raw(std::string_view json);
+  // An object of string members, in the map's order.
+  JsonWriter& StringMap(const std::map<std::string, std::string>& members);
 
   // Shorthands for a member: Key(key) then the value.
   JsonWriter& Member(std::string_view key, std::string_view value) {

@@ -723,9 +723,7 @@ struct Engine::Impl {
     for (const auto& [name, values] : {std::pair{"labels", &run.st.labels},
                                        std::pair{"annotations", &run.spec.metadata.annotations}}) {
       JsonWriter w;
-      w.BeginObject();
-      for (const auto& [k, v] : *values) w.Member(k, v);
-      w.EndObject();
+      w.StringMap(*values);
       g.Set(std::string("workflow.") + name, w.text());
       g.Set(std::string("workflow.") + name + ".json", w.Take());
     }

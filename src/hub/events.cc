@@ -21,12 +21,6 @@ void WriteStrings(JsonWriter& w, const std::vector<std::string>& values) {
   w.EndArray();
 }
 
-void WriteStringMap(JsonWriter& w, const std::map<std::string, std::string>& values) {
-  w.BeginObject();
-  for (const auto& [k, v] : values) w.Member(k, v);
-  w.EndObject();
-}
-
 }  // namespace
 
 // Written directly rather than through a JSON document: every task adds one or two events.
@@ -47,7 +41,7 @@ std::string EncodeEvent(const Event& e) {
       w.EndArray();
       w.Member("name", e.options.name);
       w.Member("generateName", e.options.generate_name);
-      WriteStringMap(w.Key("labels"), e.options.labels);
+      w.Key("labels").StringMap(e.options.labels);
       w.EndObject();
       if (!e.memo.empty()) WriteStrings(w.Key("memo"), e.memo);
       break;
@@ -62,10 +56,10 @@ std::string EncodeEvent(const Event& e) {
       w.Member("started", r.started).Member("lost", r.lost);
       w.Member("exitCode", r.exit_code).Member("stdout", r.stdout_text);
       w.Member("message", r.message);
-      WriteStringMap(w.Key("files"), r.files);
+      w.Key("files").StringMap(r.files);
       w.Member("timedOut", r.timed_out);
       w.Member("startedAt", r.started_at).Member("finishedAt", r.finished_at);
-      if (!r.artifact_errors.empty()) WriteStringMap(w.Key("artifactErrors"), r.artifact_errors);
+      if (!r.artifact_errors.empty()) w.Key("artifactErrors").StringMap(r.artifact_errors);
       w.EndObject();
       break;
     }

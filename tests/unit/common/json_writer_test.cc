@@ -44,6 +44,12 @@ TEST(JsonWriterTest, KeepsValidUtf8AndReplacesInvalidBytes) {
   EXPECT_NO_THROW((void)nlohmann::json::parse(w.text()));
 }
 
+TEST(JsonWriterTest, StringMapIsAnObjectOfItsMembersInOrder) {
+  JsonWriter w;
+  w.BeginArray().StringMap({{"b", "2"}, {"a", "\"1\""}}).StringMap({}).EndArray();
+  EXPECT_EQ(w.text(), R"([{"a":"\"1\"","b":"2"},{}])");
+}
+
 TEST(JsonWriterTest, WritesIntegersAtTheirLimits) {
   JsonWriter w;
   w.BeginArray().Int(INT64_MIN).Int(INT64_MAX).Int(0).Bool(false).Raw("null").EndArray();
