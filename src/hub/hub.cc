@@ -29,9 +29,12 @@ namespace {
 struct SpokeSlot {
   spoke::Spoke* spoke = nullptr;
   int slots = 0;
-  int free = 0;
+  int free = 0;  // slots + prefetch - tasks handed to it and not finished
   bool draining = false;
   bool local = false;
+  int prefetch = 0;
+  bool batches = false;  // it takes several tasks per message: its prefetch follows its pace
+  Micros task_us = 0;    // the average duration of its tasks, while it batches
 };
 
 // A task in the hub's ready queue. A 100,000-item fan-out queues every item at once, so a task
@@ -66,6 +69,13 @@ constexpr int kCoalesceUs = 300;
 
 // Tasks queued in the local pool beyond its free slots (see the constructor).
 constexpr int kLocalPrefetch = 2;
+
+// A spoke that takes tasks in batches is handed the tasks it runs in this long (by the average
+// duration of its tasks), at least one and at most kMaxPrefetchPerSlot per slot beyond its
+// slots: enough that its slots do not idle while its results travel to the hub in batches and
+// the next tasks come back, few enough that a task waits behind a long one only briefly.
+constexpr Micros kSupplyUs = 50'000;
+constexpr int kMaxPrefetchPerSlot = 8;
 
 bool LabelsMatch(const std::map<std::string, std::string>& selector,
                  const std::map<std::string, std::string>& labels) {
@@ -626,6 +636,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       auto it = running.find(r.attempt_id);
       if (it != running.end()) {
         it->second->free++;
+        Pace(*it->second, r);
         if (!it->second->local) to_ack.push_back({it->second, r.attempt_id});
         running.erase(it);
       } else if (SpokeSlot* slot = FindSpoke(r.spoke); slot && !slot->local) {
@@ -636,6 +647,17 @@ struct Hub::Impl final : spoke::SpokeListener {
       e.result = std::move(r);
       (void)Apply(e);
     });
+  }
+
+  // Follows the pace of a batching spoke: its prefetch covers kSupplyUs of its work.
+  static void Pace(SpokeSlot& s, const engine::TaskResult& r) {
+    if (!s.batches || !r.started || r.finished_at <= r.started_at) return;
+    const Micros took = r.finished_at - r.started_at;
+    s.task_us = s.task_us == 0 ? took : (7 * s.task_us + took) / 8;
+    const int want = static_cast<int>(std::clamp<Micros>(
+        s.slots * kSupplyUs / s.task_us, 1, static_cast<Micros>(s.slots) * kMaxPrefetchPerSlot));
+    s.free += want - s.prefetch;
+    s.prefetch = want;
   }
 
   // Dispatch latency: from when the task could start (entered the ready queue, and the slot that
@@ -766,7 +788,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       }
     }
     Dispatch();
-    for (auto& [slot, attempt] : to_ack) slot->spoke->Flush();
+    for (const auto& s : spokes) s->spoke->Flush();  // what they were handed goes out together
     to_ack.clear();
     metrics.Queue(ready.size(), running.size());
     if (!effects.finished.empty()) {
@@ -1346,10 +1368,11 @@ Status Hub::Delete(const std::string& workflow) {
 }
 
 std::vector<std::string> Hub::AddSpoke(spoke::Spoke* spoke, int slots,
-                                       const std::vector<std::string>& running, int prefetch) {
+                                       const std::vector<std::string>& running, int prefetch,
+                                       bool batches) {
   return impl_->Call<std::vector<std::string>>([&] {
-    auto slot =
-        std::make_unique<SpokeSlot>(SpokeSlot{spoke, slots, slots + prefetch, false, false});
+    auto slot = std::make_unique<SpokeSlot>(
+        SpokeSlot{spoke, slots, slots + prefetch, false, false, prefetch, batches});
     std::vector<std::string> unknown;
     for (const std::string& attempt : running) {
       auto orphan = impl_->orphans.find(attempt);

@@ -140,8 +140,11 @@ class Hub {
   // it re-claims them); returns those the hub does not know, which the spoke should cancel.
   // `prefetch`: tasks handed to it beyond its free slots, which it queues so that a slot that
   // frees starts the next task without waiting for the hub's round trip (as the local pool does).
+  // `batches`: the spoke takes several tasks at a time (Spoke::Flush sends them); its prefetch
+  // then follows the duration of its tasks, to keep it supplied for a few milliseconds of work.
   std::vector<std::string> AddSpoke(spoke::Spoke* spoke, int slots,
-                                    const std::vector<std::string>& running = {}, int prefetch = 0);
+                                    const std::vector<std::string>& running = {}, int prefetch = 0,
+                                    bool batches = false);
   // Gives the spoke no new tasks (it is draining before it leaves, or is disconnected); with
   // `draining` false, it takes tasks again.
   void DrainSpoke(const std::string& name, bool draining = true);

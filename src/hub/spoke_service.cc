@@ -43,7 +43,8 @@ class RemoteSpoke final : public spoke::Spoke {
         id_(hello.spoke_id()),
         version_(hello.version()),
         slots_(hello.slots()),
-        acks_with_assign_(hello.acks_with_assign()) {
+        acks_with_assign_(hello.acks_with_assign()),
+        batches_(hello.batches()) {
     Heard();
   }
 
@@ -53,15 +54,22 @@ class RemoteSpoke final : public spoke::Spoke {
   Micros last_heard() const override { return last_heard_; }
   const std::string& id() const { return id_; }
   int slots() const { return slots_; }
+  bool batches() const { return batches_; }
 
   void Assign(engine::Task task) override {
-    v1::HubMessage m;
-    spoke::TaskToProto(task, m.mutable_assign()->mutable_task());
+    v1::Task wire;
+    spoke::TaskToProto(task, &wire);
     // Input artifacts travel with the task; one that cannot be read fails it at the spoke.
-    spoke::AttachContents(artifact_root_,
-                          m.mutable_assign()->mutable_task()->mutable_input_artifacts());
+    spoke::AttachContents(artifact_root_, wire.mutable_input_artifacts());
     std::lock_guard lock(mu_);
-    outstanding_[task.attempt_id] = m;
+    if (batches_) {
+      held_tasks_.push_back(task.attempt_id);  // for Flush
+      outstanding_[task.attempt_id] = std::move(wire);
+      return;
+    }
+    v1::HubMessage m;
+    *m.mutable_assign()->mutable_task() = wire;
+    outstanding_[task.attempt_id] = std::move(wire);
     for (std::string& a : held_acks_) m.mutable_assign()->add_acked(std::move(a));
     held_acks_.clear();
     SendLocked(std::move(m));
@@ -86,24 +94,38 @@ class RemoteSpoke final : public spoke::Spoke {
     }
     SendAck(attempt_id);
   }
-  // The acknowledgements no Assign took along go out on their own.
+  // To a batching spoke, the tasks and acknowledgements held go out in one Assign; to any other,
+  // the acknowledgements no Assign took along go out on their own.
   void Flush() override {
-    std::vector<std::string> acks;
-    {
-      std::lock_guard lock(mu_);
-      acks.swap(held_acks_);
+    std::lock_guard lock(mu_);
+    if (!batches_) {
+      for (const std::string& a : held_acks_) SendLocked(AckOf(a));
+      held_acks_.clear();
+      return;
     }
-    for (const std::string& a : acks) SendAck(a);
+    if (held_tasks_.empty() && held_acks_.empty()) return;
+    v1::HubMessage m;
+    v1::Assign* assign = m.mutable_assign();
+    for (const std::string& attempt : held_tasks_) {
+      auto it = outstanding_.find(attempt);
+      if (it == outstanding_.end()) continue;  // cancelled meanwhile
+      *(assign->has_task() ? assign->add_more() : assign->mutable_task()) = it->second;
+    }
+    for (std::string& a : held_acks_) assign->add_acked(std::move(a));
+    held_tasks_.clear();
+    held_acks_.clear();
+    SendLocked(std::move(m));
   }
 
   void Send(v1::HubMessage m) {
     std::lock_guard lock(mu_);
     SendLocked(std::move(m));
   }
-  void SendAck(const std::string& attempt_id) {
+  void SendAck(const std::string& attempt_id) { Send(AckOf(attempt_id)); }
+  static v1::HubMessage AckOf(const std::string& attempt_id) {
     v1::HubMessage m;
     m.mutable_ack()->set_attempt_id(attempt_id);
-    Send(std::move(m));
+    return m;
   }
   // Makes `stream` the spoke's stream (ending the one it replaces) and sends what waited. The
   // assigned attempts that the spoke does not list in `running` (the Assign was lost with the old
@@ -127,15 +149,17 @@ class RemoteSpoke final : public spoke::Spoke {
   const std::string version_;
   const int slots_;
   const bool acks_with_assign_;
+  const bool batches_;
   std::atomic<Micros> last_heard_{0};
   std::mutex mu_;
   void SendLocked(v1::HubMessage m);
 
   Stream* stream_ = nullptr;  // guarded by mu_
   Micros detached_at_ = 0;
-  std::deque<v1::HubMessage> pending_;  // Cancel and Ack messages for the next stream
-  std::map<std::string, v1::HubMessage> outstanding_;  // attempt -> its Assign, until reported
-  std::vector<std::string> held_acks_;                 // for the next Assign, or Flush
+  std::deque<v1::HubMessage> pending_;           // Cancel and Ack messages for the next stream
+  std::map<std::string, v1::Task> outstanding_;  // attempt -> its task, until reported
+  std::vector<std::string> held_acks_;           // for the next Assign, or Flush
+  std::vector<std::string> held_tasks_;          // attempts for Flush to send (batches_)
 };
 
 }  // namespace
@@ -305,6 +329,7 @@ class Stream final : public grpc::ServerBidiReactor<v1::SpokeMessage, v1::HubMes
       welcome.mutable_welcome()->set_heartbeat_ms(
           std::max<int64_t>(service_->options.lease_ms / 4, 1));
       for (const std::string& a : cancel) welcome.mutable_welcome()->add_cancel(a);
+      welcome.mutable_welcome()->set_batches(true);
       Send(std::move(welcome));
       return grpc::Status::OK;
     }
@@ -316,14 +341,12 @@ class Stream final : public grpc::ServerBidiReactor<v1::SpokeMessage, v1::HubMes
       case v1::SpokeMessage::kLog:
         service_->WriteLog(in_.log());
         break;
-      case v1::SpokeMessage::kFinished: {
-        spoke_->Finished(in_.finished().attempt_id());
-        engine::TaskResult result = spoke::ResultFromProto(in_.finished(), spoke_->name());
-        result.artifact_errors.merge(
-            spoke::StoreContents(service_->hub.artifact_root(), in_.finished().artifacts()));
-        service_->hub.listener().OnTaskFinished(std::move(result));
+      case v1::SpokeMessage::kFinished:
+        Finished(in_.finished());
         break;
-      }
+      case v1::SpokeMessage::kResults:
+        for (const v1::TaskFinished& f : in_.results().finished()) Finished(f);
+        break;
       case v1::SpokeMessage::kDraining:
         if (!spoke_->draining.exchange(true)) {
           LogInfo("spoke " + spoke_->name() + " is draining");
@@ -336,6 +359,14 @@ class Stream final : public grpc::ServerBidiReactor<v1::SpokeMessage, v1::HubMes
         break;  // heartbeats, and kinds a newer spoke may send
     }
     return grpc::Status::OK;
+  }
+
+  void Finished(const v1::TaskFinished& finished) {
+    spoke_->Finished(finished.attempt_id());
+    engine::TaskResult result = spoke::ResultFromProto(finished, spoke_->name());
+    result.artifact_errors.merge(
+        spoke::StoreContents(service_->hub.artifact_root(), finished.artifacts()));
+    service_->hub.listener().OnTaskFinished(std::move(result));
   }
 
   SpokeService::Impl* service_;
@@ -355,7 +386,9 @@ void RemoteSpoke::SendLocked(v1::HubMessage m) {
   if (stream_) {
     stream_->Send(std::move(m));
   } else if (!m.has_assign()) {
-    pending_.push_back(std::move(m));  // an Assign is sent again from outstanding_
+    pending_.push_back(std::move(m));  // the tasks of an Assign are sent again from outstanding_
+  } else {
+    for (const std::string& a : m.assign().acked()) pending_.push_back(AckOf(a));
   }
 }
 
@@ -366,8 +399,11 @@ void RemoteSpoke::Attach(Stream* stream,
   stream_ = stream;
   detached_at_ = 0;
   std::set<std::string> has(running.begin(), running.end());
-  for (const auto& [attempt, assign] : outstanding_) {
-    if (!has.count(attempt)) stream_->Send(assign);
+  for (const auto& [attempt, task] : outstanding_) {
+    if (has.count(attempt)) continue;
+    v1::HubMessage m;
+    *m.mutable_assign()->mutable_task() = task;
+    stream_->Send(std::move(m));
   }
   for (auto& m : pending_) stream_->Send(std::move(m));
   pending_.clear();
@@ -462,7 +498,7 @@ Result<std::shared_ptr<RemoteSpoke>> SpokeService::Impl::Join(const v1::Hello& h
   }
   if (replaced) hub.RemoveSpoke(name, "a new spoke process connected under its name");
   std::vector<std::string> running(hello.running().begin(), hello.running().end());
-  *cancel = hub.AddSpoke(spoke.get(), spoke->slots(), running, kPrefetch);
+  *cancel = hub.AddSpoke(spoke.get(), spoke->slots(), running, kPrefetch, spoke->batches());
   LogInfo("spoke " + name + " joined with " + std::to_string(spoke->slots()) + " slot(s)" +
           (running.empty() ? ""
                            : ", re-claiming " + std::to_string(running.size() - cancel->size()) +

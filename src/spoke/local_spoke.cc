@@ -281,6 +281,11 @@ void LocalSpoke::Assign(engine::Task task) {
   cv_.notify_one();
 }
 
+size_t LocalSpoke::Waiting() {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
 void LocalSpoke::Cancel(const std::string& attempt_id) {
   bool queued = false;
   {

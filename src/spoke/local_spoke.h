@@ -57,7 +57,8 @@ class Spoke {
   virtual void Assign(engine::Task task) = 0;
   virtual void Cancel(const std::string& attempt_id) = 0;
   // The hub has committed this attempt's result: the spoke may forget it. A spoke may hold the
-  // acknowledgement back to send it with the next Assign; Flush sends what is held.
+  // acknowledgement back to send it with the next Assign, and tasks to send them together; the
+  // hub calls Flush once it has handed out what it could, and Flush sends what is held.
   virtual void Acked(const std::string& attempt_id) {}
   virtual void Flush() {}
   // For listings: a remote spoke's version, and when it was last heard from (0: unknown).
@@ -99,6 +100,8 @@ class LocalSpoke final : public Spoke {
   const std::map<std::string, std::string>& labels() const override { return options_.labels; }
   void Assign(engine::Task task) override;
   void Cancel(const std::string& attempt_id) override;
+  // Tasks assigned that no slot has taken yet.
+  size_t Waiting();
 
  private:
   void Work(int slot);

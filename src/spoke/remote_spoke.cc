@@ -27,6 +27,11 @@ constexpr int kMaxMessageBytes = 64 << 20;
 constexpr size_t kLogChunkBytes = 64 << 10;
 constexpr int64_t kFirstBackoffMs = 100;
 constexpr int64_t kMaxBackoffMs = 5000;
+// To a hub that reads Results, results go out together: once the tasks waiting here are down to
+// two per slot (the hub's next tasks must arrive before the slots run dry), once kMaxBatch are
+// held, or once the oldest has waited kResultDelayUs.
+constexpr size_t kMaxBatch = 64;
+constexpr Micros kResultDelayUs = 10'000;
 
 using Rpc = grpc::ClientReaderWriter<v1::SpokeMessage, v1::HubMessage>;
 
@@ -93,7 +98,15 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
   };
   std::map<std::string, Unacked> unacked;  // results sent (or to send) until the hub acks them
   bool draining = false;
-  bool stopping = false;  // Run is returning
+  bool stopping = false;            // Run is returning
+  bool hub_batches = false;         // the hub's Welcome says it reads Results
+  std::vector<std::string> unsent;  // results held for the next Results message
+  Micros unsent_since = 0;          // when the oldest of them was held (monotonic)
+  // Beat wakes at beat_due (monotonic): every kResultDelayUs while tasks run here, so results
+  // held meanwhile need not wake it; beat_cv wakes it sooner (stopping, or results held while it
+  // sleeps longer).
+  Micros beat_due = 0;
+  std::condition_variable beat_cv;
 
   // The current stream; writes are serialized by write_mu, which is taken after mu if both are.
   std::mutex write_mu;
@@ -134,9 +147,26 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
 
   // The log so far and the result; the hub acknowledges the result once it is committed.
   void SendResultLocked(const Unacked& u) {
-    SendLogLocked(u.log, 0);
     v1::SpokeMessage m;
-    v1::TaskFinished* finished = m.mutable_finished();
+    FinishedLocked(u, m.mutable_finished());
+    if (rpc && !writes_done) rpc->Write(m);
+  }
+
+  // Results, with their logs first, in one message if the hub reads Results. Caller holds
+  // write_mu.
+  void SendResultsLocked(const std::vector<Unacked>& results) {
+    if (results.size() == 1 || !hub_batches) {
+      for (const Unacked& u : results) SendResultLocked(u);
+      return;
+    }
+    v1::SpokeMessage m;
+    for (const Unacked& u : results) FinishedLocked(u, m.mutable_results()->add_finished());
+    if (rpc && !writes_done) rpc->Write(m);
+  }
+
+  // Sends the log of a result and fills in its TaskFinished. Caller holds write_mu.
+  void FinishedLocked(const Unacked& u, v1::TaskFinished* finished) {
+    SendLogLocked(u.log, 0);
     ResultToProto(u.result, finished);
     for (const engine::TaskArtifact& a : u.outputs) {
       if (u.result.artifact_errors.count(a.name)) continue;
@@ -149,7 +179,17 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
       // Not to be stored at the hub: the result says why, as for one the task did not write.
       if (!a.error().empty()) (*finished->mutable_artifact_errors())[a.name()] = a.error();
     }
-    if (rpc && !writes_done) rpc->Write(m);
+  }
+
+  // The results held for a Results message. Caller holds mu.
+  std::vector<Unacked> TakeUnsentLocked() {
+    std::vector<Unacked> out;
+    for (const std::string& attempt : unsent) {
+      auto it = unacked.find(attempt);
+      if (it != unacked.end()) out.push_back(it->second);
+    }
+    unsent.clear();
+    return out;
   }
 
   // Takes the artifact files of an attempt: its inputs (written here) and outputs. Caller holds mu.
@@ -188,6 +228,8 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
 
   void OnTaskFinished(engine::TaskResult result) override {
     Unacked u;
+    std::vector<Unacked> send;
+    bool held_first = false;
     {
       std::lock_guard lock(mu);
       auto it = running.find(result.attempt_id);
@@ -201,17 +243,48 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
       }
       u.result = std::move(result);
       unacked[u.result.attempt_id] = u;
+      if (!hub_batches) {
+        send.push_back(std::move(u));
+      } else {
+        held_first = unsent.empty();
+        if (held_first) unsent_since = MonotonicMicros();
+        held_first = held_first && beat_due > unsent_since + kResultDelayUs;
+        unsent.push_back(u.result.attempt_id);
+        if (local->Waiting() <= static_cast<size_t>(options.slots) || unsent.size() >= kMaxBatch) {
+          send = TakeUnsentLocked();
+          held_first = false;
+        }
+      }
     }
+    if (held_first) beat_cv.notify_all();  // to send it after kResultDelayUs at the latest
+    if (send.empty()) return;
     std::lock_guard lock(write_mu);
-    SendResultLocked(u);
+    SendResultsLocked(send);
   }
 
-  // Every heartbeat: a Heartbeat, and what the running tasks logged since the last one.
+  // Every heartbeat: a Heartbeat, and what the running tasks logged since the last one. And the
+  // results held longer than kResultDelayUs.
   void Beat() {
     std::unique_lock lock(mu);
+    Micros next_beat = MonotonicMicros() + heartbeat_ms.load() * 1000;
     while (!stopping) {
-      cv.wait_for(lock, std::chrono::milliseconds(heartbeat_ms.load()), [&] { return stopping; });
+      Micros now = MonotonicMicros();
+      beat_due = running.empty() ? next_beat : std::min(next_beat, now + kResultDelayUs);
+      if (!unsent.empty()) beat_due = std::min(beat_due, unsent_since + kResultDelayUs);
+      beat_cv.wait_for(lock, std::chrono::microseconds(std::max<Micros>(beat_due - now, 0)));
       if (stopping) return;
+      now = MonotonicMicros();
+      if (!unsent.empty() && now >= unsent_since + kResultDelayUs) {
+        std::vector<Unacked> send = TakeUnsentLocked();
+        lock.unlock();
+        {
+          std::lock_guard wlock(write_mu);
+          SendResultsLocked(send);
+        }
+        lock.lock();
+      }
+      if (now < next_beat) continue;
+      next_beat = now + heartbeat_ms.load() * 1000;
       std::vector<std::pair<std::string, LogCursor>> logs(running.begin(), running.end());
       lock.unlock();
       {
@@ -254,10 +327,42 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
     ReleaseArtifactsLocked(attempt_id);
   }
 
+  // Runs an assigned task, once its input artifacts are stored here.
+  void Take(const v1::Task& wire) {
+    engine::Task task = TaskFromProto(wire);
+    std::map<std::string, std::string> not_stored;
+    {
+      std::lock_guard lock(mu);
+      if (writes_done) return;  // leaving: the hub gives it to another spoke
+      running[task.attempt_id] = {task.workflow, task.node_id, 0};
+      std::set<std::string> in_use;  // stored here for another task, which may be reading it
+      for (const engine::TaskArtifact& a : task.input_artifacts) {
+        if (key_users.count(a.key)) in_use.insert(a.key);
+      }
+      UseArtifactsLocked(task);
+      not_stored = StoreContents(artifact_root, wire.input_artifacts(), in_use);
+    }
+    if (!not_stored.empty()) {
+      engine::TaskResult result;
+      result.attempt_id = task.attempt_id;
+      result.started = false;
+      result.message = "input artifact '" + not_stored.begin()->first +
+                       "' did not reach the spoke: " + not_stored.begin()->second;
+      result.started_at = result.finished_at = SystemClock().Now();
+      OnTaskFinished(std::move(result));
+      return;
+    }
+    local->Assign(std::move(task));
+  }
+
   void Handle(const v1::HubMessage& m) {
     switch (m.kind_case()) {
       case v1::HubMessage::kWelcome: {
         heartbeat_ms = std::max<int64_t>(m.welcome().heartbeat_ms(), 1);
+        {
+          std::lock_guard lock(mu);
+          hub_batches = m.welcome().batches();
+        }
         for (const std::string& a : m.welcome().cancel()) {
           local->Cancel(a);
           std::lock_guard lock(mu);
@@ -266,34 +371,11 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
         }
         break;
       }
-      case v1::HubMessage::kAssign: {
+      case v1::HubMessage::kAssign:
         for (const std::string& a : m.assign().acked()) Acked(a);
-        engine::Task task = TaskFromProto(m.assign().task());
-        std::map<std::string, std::string> not_stored;
-        {
-          std::lock_guard lock(mu);
-          if (writes_done) break;  // leaving: the hub gives it to another spoke
-          running[task.attempt_id] = {task.workflow, task.node_id, 0};
-          std::set<std::string> in_use;  // stored here for another task, which may be reading it
-          for (const engine::TaskArtifact& a : task.input_artifacts) {
-            if (key_users.count(a.key)) in_use.insert(a.key);
-          }
-          UseArtifactsLocked(task);
-          not_stored = StoreContents(artifact_root, m.assign().task().input_artifacts(), in_use);
-        }
-        if (!not_stored.empty()) {
-          engine::TaskResult result;
-          result.attempt_id = task.attempt_id;
-          result.started = false;
-          result.message = "input artifact '" + not_stored.begin()->first +
-                           "' did not reach the spoke: " + not_stored.begin()->second;
-          result.started_at = result.finished_at = SystemClock().Now();
-          OnTaskFinished(std::move(result));
-          break;
-        }
-        local->Assign(std::move(task));
+        if (m.assign().has_task()) Take(m.assign().task());
+        for (const v1::Task& task : m.assign().more()) Take(task);
         break;
-      }
       case v1::HubMessage::kCancel:
         local->Cancel(m.cancel().attempt_id());
         break;
@@ -320,9 +402,12 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
     h->set_slots(options.slots);
     h->set_version(options.version);
     h->set_acks_with_assign(true);
+    h->set_batches(true);
     bool draining_now;
     {
       std::lock_guard lock(mu);
+      hub_batches = false;  // until this hub's Welcome says otherwise
+      unsent.clear();       // all of unacked is sent again below
       for (const auto& [attempt, log] : running) h->add_running(attempt);
       for (const auto& [attempt, u] : unacked) h->add_running(attempt);
       draining_now = draining;
@@ -434,6 +519,7 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
       stopping = true;
     }
     cv.notify_all();
+    beat_cv.notify_all();
     beat.join();
     local.reset();  // a refused spoke has no tasks; a drained one has finished them
     return outcome;

@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <set>
 
 #include "hubspoke/v1/spoke.grpc.pb.h"
 #include "spec/loader.h"
@@ -57,6 +60,29 @@ class SpokeServiceTest : public ::testing::TestWithParam<bool> {
     std::filesystem::remove_all(dir_);
   }
 
+  // Opens a stream as the spoke `name` with `slots` and sends its Hello; the context ends the
+  // stream after 30 s at the latest.
+  std::unique_ptr<grpc::ClientReaderWriter<v1::SpokeMessage, v1::HubMessage>> Open(
+      grpc::ClientContext& context, const std::string& name, int slots,
+      const std::function<void(v1::Hello&)>& more = nullptr) {
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    auto stream = stub_->Connect(&context);
+    v1::SpokeMessage hello;
+    hello.mutable_hello()->set_spoke_id(name + "-1");
+    hello.mutable_hello()->set_name(name);
+    hello.mutable_hello()->set_slots(slots);
+    if (more) more(*hello.mutable_hello());
+    EXPECT_TRUE(stream->Write(hello));
+    return stream;
+  }
+
+  // The phase the hub stores for `workflow` once it finished (within 10 s).
+  std::string StoredPhase(const std::string& workflow) {
+    if (!hub_->WaitFinished(workflow, 10'000)) return "(not finished)";
+    auto rec = hub_->store().GetWorkflow(workflow);
+    return rec.ok() && *rec ? (*rec)->phase : "(not stored)";
+  }
+
   std::string dir_;
   std::unique_ptr<Hub> hub_;
   std::unique_ptr<SpokeService> service_;
@@ -68,14 +94,7 @@ class SpokeServiceTest : public ::testing::TestWithParam<bool> {
 TEST_P(SpokeServiceTest, AcknowledgementsRideWithTheNextTaskOnlyForSpokesThatReadThem) {
   const bool with_assign = GetParam();
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  auto stream = stub_->Connect(&context);
-  v1::SpokeMessage hello;
-  hello.mutable_hello()->set_spoke_id("raw-1");
-  hello.mutable_hello()->set_name("raw");
-  hello.mutable_hello()->set_slots(1);
-  hello.mutable_hello()->set_acks_with_assign(with_assign);
-  ASSERT_TRUE(stream->Write(hello));
+  auto stream = Open(context, "raw", 1, [&](v1::Hello& h) { h.set_acks_with_assign(with_assign); });
   v1::HubMessage in;
   ASSERT_TRUE(stream->Read(&in));
   ASSERT_TRUE(in.has_welcome());
@@ -117,10 +136,79 @@ TEST_P(SpokeServiceTest, AcknowledgementsRideWithTheNextTaskOnlyForSpokesThatRea
   ASSERT_TRUE(stream->Read(&in));
   ASSERT_TRUE(in.has_ack()) << in.DebugString();
   EXPECT_EQ(in.ack().attempt_id(), second);
-  EXPECT_TRUE(hub_->WaitFinished("two", 10'000));
-  auto rec = hub_->store().GetWorkflow("two");
-  ASSERT_TRUE(rec.ok() && *rec);
-  EXPECT_EQ((*rec)->phase, "Succeeded");
+  EXPECT_EQ(StoredPhase("two"), "Succeeded");
+  stream->WritesDone();
+  context.TryCancel();
+}
+
+constexpr char kFanOut[] = R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: fan}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: item, template: t, withSequence: {count: "40"}}
+  - name: t
+    container: {image: alpine, command: ["true"]}
+)";
+
+using BatchingSpokeTest = SpokeServiceTest;
+
+// A spoke that says it batches gets the tasks it has credit for in one Assign and may return
+// their results in one Results message. Once its tasks are seen to be short, it is handed more
+// than one beyond its slots, so it does not idle while results and tasks travel; the last
+// acknowledgements come in an Assign without a task.
+TEST_F(BatchingSpokeTest, ShortTasksTravelSeveralToAMessage) {
+  grpc::ClientContext context;
+  auto stream = Open(context, "batcher", 2, [](v1::Hello& h) {
+    h.set_acks_with_assign(true);
+    h.set_batches(true);
+  });
+  v1::HubMessage in;
+  ASSERT_TRUE(stream->Read(&in));
+  ASSERT_TRUE(in.has_welcome());
+  EXPECT_TRUE(in.welcome().batches());
+
+  auto wf = spec::LoadManifest(kFanOut, "fan.yaml");
+  ASSERT_TRUE(wf.ok()) << wf.error().ToString();
+  ASSERT_TRUE(hub_->Submit(*wf).ok());
+
+  std::set<std::string> acked;
+  int done = 0;
+  std::vector<int> sizes;  // tasks per Assign
+  while (done < 40) {
+    ASSERT_TRUE(stream->Read(&in));
+    ASSERT_TRUE(in.has_assign()) << in.DebugString();
+    acked.insert(in.assign().acked().begin(), in.assign().acked().end());
+    std::vector<v1::Task> tasks(in.assign().more().begin(), in.assign().more().end());
+    if (in.assign().has_task()) tasks.insert(tasks.begin(), in.assign().task());
+    if (tasks.empty()) continue;  // acknowledgements only: the rest are handed out already
+    sizes.push_back(static_cast<int>(tasks.size()));
+    v1::SpokeMessage results;
+    for (const v1::Task& t : tasks) {
+      v1::TaskFinished* f = results.mutable_results()->add_finished();
+      f->set_attempt_id(t.attempt_id());
+      f->set_started(true);
+      f->set_started_at_us(1'000'000 + done * 1000);
+      f->set_finished_at_us(1'000'000 + done * 1000 + 500);  // 0.5 ms: a short task
+      ++done;
+    }
+    ASSERT_TRUE(stream->Write(results));
+  }
+  // The first hand-out is what a new spoke gets: its slots and one more. Once its pace is known
+  // it gets several times that.
+  ASSERT_GE(sizes.size(), 2u);
+  EXPECT_EQ(sizes[0], 3);
+  EXPECT_GT(*std::max_element(sizes.begin(), sizes.end()), 3);
+  while (acked.size() < 40) {
+    ASSERT_TRUE(stream->Read(&in));
+    ASSERT_TRUE(in.has_assign()) << in.DebugString();
+    EXPECT_FALSE(in.assign().has_task());
+    acked.insert(in.assign().acked().begin(), in.assign().acked().end());
+  }
+  EXPECT_EQ(StoredPhase("fan"), "Succeeded");
   stream->WritesDone();
   context.TryCancel();
 }
