@@ -484,6 +484,7 @@ struct HttpApi::Impl {
     std::mutex mu;
     std::condition_variable cv;
     std::set<std::string> changed;
+    bool rows_only = false;  // wakes for changed workflow rows only, not for nodes alone
   };
   // Holds one of the max_streams slots and the stream's queue registration while it lives.
   class StreamSlot {
@@ -498,6 +499,11 @@ struct HttpApi::Impl {
         impl_->streams.erase(&queue_);
       }
       impl_->open_streams--;
+    }
+    // From now on, changes of a workflow's nodes alone do not wake this stream.
+    void RowsOnly() {
+      std::lock_guard<std::mutex> lock(queue_.mu);
+      queue_.rows_only = true;
     }
     // Waits up to `timeout` for changes; returns them (empty on timeout or stop).
     std::set<std::string> Wait(std::chrono::milliseconds timeout) {
@@ -537,7 +543,7 @@ struct HttpApi::Impl {
   // Wraps a handler: checks the token, and turns exceptions into 400/500 responses.
   using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
   Handler Guard(Handler fn);
-  void OnChanged(const std::vector<std::string>& names);
+  void OnChanged(const std::vector<std::string>& names, const std::vector<std::string>& rows);
   std::unique_ptr<StreamSlot> AcquireStream(const httplib::Request& req, httplib::Response& res);
 
   Result<store::WorkflowRecord> FindWorkflow(const std::string& ns, const std::string& name);
@@ -583,12 +589,15 @@ HttpApi::Impl::Handler HttpApi::Impl::Guard(Handler fn) {
   };
 }
 
-void HttpApi::Impl::OnChanged(const std::vector<std::string>& names) {
+void HttpApi::Impl::OnChanged(const std::vector<std::string>& names,
+                              const std::vector<std::string>& rows) {
   std::lock_guard<std::mutex> lock(streams_mu);
   for (StreamQueue* q : streams) {
     {
       std::lock_guard<std::mutex> qlock(q->mu);
-      q->changed.insert(names.begin(), names.end());
+      const std::vector<std::string>& which = q->rows_only ? rows : names;
+      if (which.empty()) continue;
+      q->changed.insert(which.begin(), which.end());
     }
     q->cv.notify_one();
   }
@@ -928,8 +937,12 @@ void HttpApi::Impl::Events(const httplib::Request& req, httplib::Response& res) 
   std::shared_ptr<StreamSlot> slot = AcquireStream(req, res);
   if (!slot) return;
   EventFilter f = std::move(*filter);
+  if (!f.with_nodes) slot->RowsOnly();  // what it sends is the row alone
   res.set_chunked_content_provider(kNdjson, [this, slot, f](size_t, httplib::DataSink& sink) {
     std::map<std::string, Json> sent;  // the last object sent per workflow, for DELETED
+    // Without nodes, the stored row is all that is sent: one that has not changed since it was
+    // last sent (its nodes did) is not sent again.
+    std::map<std::string, std::string> sent_rows;
     auto send = [&](const char* type, const Json& object) {
       std::string text = Dump({{"result", {{"type", type}, {"object", object}}}}) + "\n";
       return sink.write(text.data(), text.size());
@@ -944,9 +957,15 @@ void HttpApi::Impl::Events(const httplib::Request& req, httplib::Response& res) 
         if (it == sent.end()) return true;
         bool ok = send("DELETED", it->second);
         sent.erase(it);
+        sent_rows.erase(name);
         return ok;
       }
       if (!f.Matches(**record)) return true;
+      if (!f.with_nodes) {
+        std::string& last = sent_rows[name];
+        if (last == (*record)->body_json) return true;
+        last = (*record)->body_json;
+      }
       auto object = WorkflowJson(hub.store(), **record, f.with_nodes);
       if (!object.ok()) return true;
       bool known = sent.count(name) > 0;
@@ -1368,7 +1387,9 @@ Result<int> HttpApi::Start() {
   // cpp-httplib 0.11 is compiled with a listen backlog of 5, which refuses connections when a few
   // clients connect at once; listen() again on the bound socket only raises the backlog.
   if (s.listen_fd >= 0) ::listen(s.listen_fd, SOMAXCONN);
-  s.watch_id = s.hub.Watch([&s](const std::vector<std::string>& names) { s.OnChanged(names); });
+  s.watch_id =
+      s.hub.Watch([&s](const std::vector<std::string>& names,
+                       const std::vector<std::string>& rows) { s.OnChanged(names, rows); });
   s.thread = std::thread([&s] { s.server.listen_after_bind(); });
   return s.port;
 }

@@ -153,7 +153,7 @@ struct Hub::Impl final : spoke::SpokeListener {
   std::optional<Error> store_error;
   bool stopping = false;
   bool engine_idle = false;  // the engine thread waits for events (Post wakes it only then)
-  std::map<int, std::function<void(const std::vector<std::string>&)>> watchers;
+  std::map<int, Hub::Watcher> watchers;
   int next_watcher = 0;
 
   // Engine thread only.
@@ -907,7 +907,7 @@ struct Hub::Impl final : spoke::SpokeListener {
 
   void Persist(const engine::Changes& changes, const std::vector<std::string>& done_roots) {
     store::Batch batch;
-    std::set<std::string> touched;
+    std::set<std::string> touched, rows_touched;
     // A workflow's row also carries its progress, which its nodes change: that is refreshed at
     // most every kProgressEvery (the nodes themselves are stored at once), so a fan-out does not
     // rewrite its workflow's row for each task.
@@ -927,6 +927,7 @@ struct Hub::Impl final : spoke::SpokeListener {
       const spec::Workflow* sp = engine.FindSpec(name);
       if (!st || !sp) continue;
       touched.insert(name);
+      rows_touched.insert(name);
       store::WorkflowRecord rec;
       rec.name = st->name;
       rec.namespace_ = st->namespace_;
@@ -963,18 +964,22 @@ struct Hub::Impl final : spoke::SpokeListener {
     deleted_roots.clear();
     batch.deleted_workflows = std::move(deleted);
     deleted.clear();
-    for (const std::string& name : batch.deleted_workflows) touched.insert(name);
+    for (const std::string& name : batch.deleted_workflows) {
+      touched.insert(name);
+      rows_touched.insert(name);
+    }
     Micros commit = MonotonicMicros();
     if (Status s = store->Apply(batch); !s) NoteStoreError(s.error());
     metrics.StoreCommit(MonotonicMicros() - commit);
-    std::vector<std::function<void(const std::vector<std::string>&)>> fns;
+    std::vector<Hub::Watcher> fns;
     {
       std::lock_guard lock(mu);
       for (const auto& [id, fn] : watchers) fns.push_back(fn);
     }
     if (fns.empty() || touched.empty()) return;
     std::vector<std::string> names(touched.begin(), touched.end());
-    for (const auto& fn : fns) fn(names);
+    std::vector<std::string> rows_written(rows_touched.begin(), rows_touched.end());
+    for (const auto& fn : fns) fn(names, rows_written);
   }
 
   void Cancel(const std::string& attempt) {
@@ -1460,7 +1465,7 @@ bool Hub::WaitFinished(const std::string& workflow, int64_t timeout_ms) {
   return impl_->done_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), pred);
 }
 
-int Hub::Watch(std::function<void(const std::vector<std::string>&)> fn) {
+int Hub::Watch(Watcher fn) {
   std::lock_guard lock(impl_->mu);
   int id = ++impl_->next_watcher;
   impl_->watchers[id] = std::move(fn);

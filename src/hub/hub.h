@@ -161,9 +161,12 @@ class Hub {
   // Blocks until `workflow` has finished, or `timeout_ms` passed (<0: forever). True if finished.
   bool WaitFinished(const std::string& workflow, int64_t timeout_ms);
   // Calls `fn` on the engine thread after each commit with the workflows whose status or nodes
-  // changed (deleted ones included). `fn` must return quickly and not call the hub. Returns an id
-  // for Unwatch.
-  int Watch(std::function<void(const std::vector<std::string>& workflows)> fn);
+  // changed (deleted ones included), and of those the ones whose stored row (the workflow without
+  // its nodes) was written or deleted: a fan-out's nodes change at every commit, its row only
+  // every 250 ms. `fn` must return quickly and not call the hub. Returns an id for Unwatch.
+  using Watcher = std::function<void(const std::vector<std::string>& workflows,
+                                     const std::vector<std::string>& rows)>;
+  int Watch(Watcher fn);
   void Unwatch(int id);
 
   // The hub's store, for reads (workflows, nodes, templates); it is safe from any thread and

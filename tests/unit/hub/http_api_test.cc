@@ -529,6 +529,38 @@ TEST_F(HttpApiTest, WatchStreamSeesTheWorkflowSucceed) {
   }
 }
 
+// A watch without nodes is sent the workflow when its row changes, not each time one of its
+// nodes does: a fan-out's tasks do not repeat the same object to every watcher.
+TEST_F(HttpApiTest, WatchWithoutNodesSendsEachStateOnce) {
+  std::vector<std::string> objects;
+  std::string buffer;
+  bool finished = false;
+  auto deadline = Clock::now() + kTimeout;
+  std::thread watcher([&] {
+    auto c = NewClient();
+    c->set_bearer_token_auth(kToken);
+    c->Get("/api/v1/workflow-events/default?listOptions.fieldSelector=metadata.name%3Dfan",
+           [&](const char* data, size_t n) {
+             buffer.append(data, n);
+             for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
+               Json object = Json::parse(buffer.substr(0, nl))["result"]["object"];
+               buffer.erase(0, nl + 1);
+               objects.push_back(object.dump());
+               if (object["status"].value("phase", "") == "Succeeded") finished = true;
+             }
+             return !finished && Clock::now() < deadline;
+           });
+  });
+  Json fan = Hello("fan");
+  fan["spec"]["templates"][0]["steps"][0][0]["withSequence"] = {{"count", "40"}};
+  Create(fan);
+  watcher.join();
+  ASSERT_TRUE(finished);
+  for (size_t i = 1; i < objects.size(); ++i) {
+    EXPECT_NE(objects[i], objects[i - 1]) << "event " << i << " repeats the one before";
+  }
+}
+
 // Opens a watch stream on a raw socket; returns the socket and the response head it got.
 std::pair<int, std::string> OpenStream(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

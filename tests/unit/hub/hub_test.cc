@@ -291,17 +291,20 @@ TEST_F(HubTest, ARestartedHubContinuesAndNeverRerunsACompletedNode) {
 TEST_F(HubTest, WatchersHearOfChanges) {
   auto hub = Open();
   std::mutex mu;
-  std::set<std::string> seen;
-  int id = hub->Watch([&](const std::vector<std::string>& names) {
-    std::lock_guard lock(mu);
-    seen.insert(names.begin(), names.end());
-  });
+  std::set<std::string> seen, rows;
+  int id = hub->Watch(
+      [&](const std::vector<std::string>& names, const std::vector<std::string>& rows_written) {
+        std::lock_guard lock(mu);
+        seen.insert(names.begin(), names.end());
+        rows.insert(rows_written.begin(), rows_written.end());
+      });
   auto name = hub->Submit(Manifest(FanOut(dir_ + "/c", 1, 0)));
   ASSERT_TRUE(name.ok());
   ASSERT_TRUE(WaitFor([&] { return Phase(*hub, *name) == "Succeeded"; }));
   hub->Unwatch(id);
   std::lock_guard lock(mu);
   EXPECT_TRUE(seen.count(*name));
+  EXPECT_TRUE(rows.count(*name));  // its phase changed, so its row was written
 }
 
 }  // namespace
