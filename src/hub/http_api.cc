@@ -42,6 +42,8 @@ constexpr int kCodeUnauthenticated = 16;
 constexpr const char* kPhaseLabel = "workflows.argoproj.io/phase";
 constexpr const char* kCompletedLabel = "workflows.argoproj.io/completed";
 constexpr const char* kNdjson = "application/x-ndjson";
+// A watch with nodes is sent a running workflow at most this often: each object holds every node.
+constexpr std::chrono::milliseconds kNodesEvery{250};
 
 // Text that is always valid JSON: bytes that are not UTF-8 (task output may hold any) become U+FFFD
 // instead of throwing.
@@ -939,12 +941,19 @@ void HttpApi::Impl::Events(const httplib::Request& req, httplib::Response& res) 
   EventFilter f = std::move(*filter);
   if (!f.with_nodes) slot->RowsOnly();  // what it sends is the row alone
   res.set_chunked_content_provider(kNdjson, [this, slot, f](size_t, httplib::DataSink& sink) {
-    std::map<std::string, Json> sent;  // the last object sent per workflow, for DELETED
-    // Without nodes, the stored row is all that is sent: one that has not changed since it was
-    // last sent (its nodes did) is not sent again.
-    std::map<std::string, std::string> sent_rows;
-    auto send = [&](const char* type, const Json& object) {
-      std::string text = Dump({{"result", {{"type", type}, {"object", object}}}}) + "\n";
+    // The row last sent per workflow: DELETED carries it, and without nodes a row that has not
+    // changed since (its nodes did) is not sent again.
+    std::map<std::string, std::string> sent;
+    using Steady = std::chrono::steady_clock;
+    // With nodes, a running workflow is sent again once its quiet time is over (kNodesEvery, and
+    // a microsecond per byte of the last object, so a client is not sent more than it can read).
+    std::map<std::string, Steady::time_point> quiet_until, held;
+    // The objects are written as the stored text: a workflow's nodes are not parsed again.
+    auto send = [&](const char* type, const std::string& object) {
+      std::string text = std::string(R"({"result":{"type":")") + type + R"(","object":)";
+      text.reserve(text.size() + object.size() + 3);
+      text += object;
+      text += "}}\n";
       return sink.write(text.data(), text.size());
     };
     // Sends the workflow's current state; false when the client is gone.
@@ -957,20 +966,35 @@ void HttpApi::Impl::Events(const httplib::Request& req, httplib::Response& res) 
         if (it == sent.end()) return true;
         bool ok = send("DELETED", it->second);
         sent.erase(it);
-        sent_rows.erase(name);
+        quiet_until.erase(name);
         return ok;
       }
-      if (!f.Matches(**record)) return true;
+      const store::WorkflowRecord& r = **record;
+      if (!f.Matches(r)) return true;
+      auto last = sent.find(name);
+      const bool known = last != sent.end();
       if (!f.with_nodes) {
-        std::string& last = sent_rows[name];
-        if (last == (*record)->body_json) return true;
-        last = (*record)->body_json;
+        if (known && last->second == r.body_json) return true;
+        sent[name] = r.body_json;
+        return send(known ? "MODIFIED" : "ADDED", r.body_json);
       }
-      auto object = WorkflowJson(hub.store(), **record, f.with_nodes);
-      if (!object.ok()) return true;
-      bool known = sent.count(name) > 0;
-      sent[name] = *object;
-      return send(known ? "MODIFIED" : "ADDED", *object);
+      auto quiet = quiet_until.find(name);
+      if (quiet != quiet_until.end() && r.finished_at == 0 && Steady::now() < quiet->second) {
+        held.emplace(name, quiet->second);  // sent when due, as it is then
+        return true;
+      }
+      auto nodes = hub.store().ListNodes(name);
+      if (!nodes.ok()) return true;
+      std::vector<std::pair<std::string, std::string>> by_id;
+      by_id.reserve(nodes->size());
+      for (store::NodeRecord& n : *nodes)
+        by_id.emplace_back(std::move(n.id), std::move(n.body_json));
+      std::string object = WorkflowJsonWithNodes(r.body_json, by_id);
+      quiet_until[name] =
+          Steady::now() + std::max<std::chrono::microseconds>(
+                              kNodesEvery, std::chrono::microseconds(object.size()));
+      sent[name] = r.body_json;
+      return send(known ? "MODIFIED" : "ADDED", object);
     };
     try {
       store::ListOptions all;
@@ -981,7 +1005,22 @@ void HttpApi::Impl::Events(const httplib::Request& req, httplib::Response& res) 
         }
       }
       while (!slot->Done()) {
-        for (const std::string& name : slot->Wait(std::chrono::seconds(1))) {
+        auto wait = std::chrono::milliseconds(1000);
+        for (const auto& [name, due] : held) {
+          wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                due - Steady::now() + std::chrono::milliseconds(1)),
+                            std::chrono::milliseconds(0), wait);
+        }
+        std::set<std::string> names = slot->Wait(wait);
+        for (auto it = held.begin(); it != held.end();) {
+          if (it->second > Steady::now()) {
+            ++it;
+            continue;
+          }
+          names.insert(it->first);
+          it = held.erase(it);
+        }
+        for (const std::string& name : names) {
           if (!report(name)) return false;
         }
       }
