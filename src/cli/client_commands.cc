@@ -88,16 +88,24 @@ std::string TemplatesPath(const std::string& ns) {
   return "/api/v1/workflow-templates/" + UrlEncode(ns);
 }
 
-std::string NameOf(const Json& object) {
-  return object.value("metadata", Json::object()).value("name", "");
+// JSON that is only read, not printed: its objects keep their keys sorted, not in the order they
+// came. Parsing into an ordered object looks up each new key among those before it, which for a
+// workflow of 10,000 nodes is 50 million comparisons.
+using ReadJson = nlohmann::json;
+
+// object[outer][inner] when it is a string, read in place (value() would copy `outer`, which for
+// "status" holds every node).
+template <typename J>
+std::string Field(const J& object, const char* outer, const char* inner) {
+  auto o = object.find(outer);
+  if (o == object.end() || !o->is_object()) return "";
+  auto i = o->find(inner);
+  return i != o->end() && i->is_string() ? i->template get<std::string>() : "";
 }
 
-std::string PhaseOf(const Json& workflow) {
-  return workflow.value("status", Json::object()).value("phase", "");
-}
-
-bool Finished(const std::string& phase) {
-  return phase == "Succeeded" || phase == "Failed" || phase == "Error";
+template <typename J>
+std::string NameOf(const J& object) {
+  return Field(object, "metadata", "name");
 }
 
 // `name`, or for "@latest" (as argo accepts) the name of the newest workflow that is not a
@@ -120,15 +128,23 @@ Result<std::string> ResolveName(ApiClient& api, const std::string& ns, const std
   return Fail(NotFound("@latest: there are no workflows in namespace " + ns));
 }
 
-Result<Json> FetchWorkflow(ApiClient& api, const std::string& ns, const std::string& name,
-                           bool with_nodes = true) {
-  auto body = api.Get(WorkflowPath(ns, name) + (with_nodes ? "" : "?fields=-status.nodes"));
-  if (!body.ok()) return Fail(body.error());
-  return ParseJson(*body, "a workflow");
-}
-
 Result<engine::WorkflowStatus> StatusOf(const Json& workflow) {
   return hub::WorkflowStatusFromJson(workflow.dump(), {});
+}
+
+// The workflow `name`, with its nodes.
+Result<engine::WorkflowStatus> FetchStatus(ApiClient& api, const std::string& ns,
+                                           const std::string& name) {
+  auto body = api.Get(WorkflowPath(ns, name));
+  if (!body.ok()) return Fail(body.error());
+  return hub::WorkflowStatusFromJson(*body, {});
+}
+
+// The name of a workflow the hub sent.
+Result<std::string> NameIn(const std::string& text, const std::string& what) {
+  ReadJson json = ReadJson::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return Fail(Internal("the hub sent " + what + " that is not JSON"));
+  return NameOf(json);
 }
 
 // The workflow, then the child workflows its resource nodes created (fetched from the hub; a
@@ -143,13 +159,12 @@ Result<std::vector<engine::WorkflowStatus>> FetchTree(ApiClient& api, const std:
       if (!n.child_workflow.empty()) children.push_back(n.child_workflow);
     }
     for (const std::string& child : children) {
-      auto json = FetchWorkflow(api, ns, child);
-      if (!json.ok()) {
-        if (json.error().code == ErrorCode::kNotFound) continue;
-        return Fail(json.error());
+      auto status = FetchStatus(api, ns, child);
+      if (!status.ok()) {
+        if (status.error().code == ErrorCode::kNotFound) continue;
+        return Fail(status.error());
       }
-      auto status = StatusOf(*json);
-      if (status.ok()) all.push_back(std::move(*status));
+      all.push_back(std::move(*status));
     }
   }
   return all;
@@ -192,37 +207,54 @@ int PrintWorkflowText(ApiClient& api, const std::string& ns, const std::string& 
   return kExitOk;
 }
 
-int PrintWorkflow(ApiClient& api, const std::string& ns, const Json& workflow,
-                  const std::string& output, std::ostream& out, std::ostream& err) {
-  return PrintWorkflowText(api, ns, workflow.dump(), output, out, err);
+// The workflow in a watch event line, {"result":{"type":T,"object":W}}: its type, and W as the
+// text the hub sent (its nodes in their order; a parsed object would sort them by id).
+bool SplitEvent(const std::string& line, std::string& type, std::string& object) {
+  constexpr std::string_view kHead = R"({"result":{"type":")";
+  constexpr std::string_view kObject = R"(","object":)";
+  if (line.compare(0, kHead.size(), kHead) != 0) return false;
+  size_t end = line.find('"', kHead.size());
+  if (end == std::string::npos || line.compare(end, kObject.size(), kObject) != 0) return false;
+  size_t from = end + kObject.size();
+  if (line.size() < from + 2 || line.compare(line.size() - 2, 2, "}}") != 0) return false;
+  type = line.substr(kHead.size(), end - kHead.size());
+  object = line.substr(from, line.size() - 2 - from);
+  return true;
 }
 
 // Follows `name` until it has finished, calling `on_update` with each state seen (nodes
 // included when `with_nodes`). Returns the finished workflow, with its nodes when `with_nodes`.
-Result<Json> WaitFinished(ApiClient& api, const std::string& ns, const std::string& name,
-                          bool with_nodes, const std::function<void(const Json&)>& on_update) {
+Result<engine::WorkflowStatus> WaitFinished(
+    ApiClient& api, const std::string& ns, const std::string& name, bool with_nodes,
+    const std::function<void(const engine::WorkflowStatus&)>& on_update) {
   std::string events = "/api/v1/workflow-events/" + UrlEncode(ns) +
                        "?listOptions.fieldSelector=" + UrlEncode("metadata.name=" + name);
   if (with_nodes) events += "&fields=status.nodes";
   while (true) {
-    auto workflow = FetchWorkflow(api, ns, name, with_nodes);
+    auto body = api.Get(WorkflowPath(ns, name) + (with_nodes ? "" : "?fields=-status.nodes"));
+    if (!body.ok()) return Fail(body.error());
+    auto workflow = hub::WorkflowStatusFromJson(*body, {});
     if (!workflow.ok()) return Fail(workflow.error());
     on_update(*workflow);
-    if (Finished(PhaseOf(*workflow))) return *workflow;
+    if (engine::IsCompleted(workflow->phase)) return workflow;
     bool finished = false, deleted = false, any = false;
     Status streamed = api.Stream(events, kWaitIdleSeconds, [&](const std::string& line) {
       any = true;
-      Json event = Json::parse(line, nullptr, false);
-      if (!event.is_object()) return true;
-      const Json result = event.value("result", Json::object());
-      if (result.value("type", "") == "DELETED") {
+      std::string type, object;
+      if (!SplitEvent(line, type, object)) {  // a line shaped otherwise: read it as JSON
+        ReadJson event = ReadJson::parse(line, nullptr, false);
+        if (!event.is_object() || !event.contains("result")) return true;
+        type = event["result"].value("type", "");
+        object = event["result"].value("object", ReadJson::object()).dump();
+      }
+      if (type == "DELETED") {
         deleted = true;
         return false;
       }
-      const Json object = result.value("object", Json::object());
-      if (NameOf(object) != name) return true;
-      on_update(object);
-      finished = Finished(PhaseOf(object));
+      auto status = hub::WorkflowStatusFromJson(object, {});
+      if (!status.ok() || status->name != name) return true;
+      on_update(*status);
+      finished = engine::IsCompleted(status->phase);
       return !finished;
     });
     if (deleted) return Fail(NotFound("workflow " + name + " was deleted while waiting for it"));
@@ -351,13 +383,11 @@ class WatchView {
  public:
   WatchView(std::ostream& out, bool terminal) : out_(out), terminal_(terminal) {}
 
-  void Update(const Json& workflow) {
-    auto status = StatusOf(workflow);
-    if (!status.ok()) return;
+  void Update(const engine::WorkflowStatus& status) {
     if (terminal_) {
-      Redraw(*status);
+      Redraw(status);
     } else {
-      PrintChanges(*status);
+      PrintChanges(status);
     }
   }
 
@@ -412,7 +442,7 @@ int FollowAll(ApiClient& api, const std::string& ns, const std::vector<std::stri
   int code = kExitOk;
   for (const std::string& name : names) {
     WatchView view(out, isatty(STDOUT_FILENO));
-    auto done = WaitFinished(api, ns, name, watch, [&](const Json& wf) {
+    auto done = WaitFinished(api, ns, name, watch, [&](const engine::WorkflowStatus& wf) {
       if (watch) view.Update(wf);
     });
     view.Clear();
@@ -420,21 +450,24 @@ int FollowAll(ApiClient& api, const std::string& ns, const std::vector<std::stri
       code = Report(err, done.error());
       continue;
     }
-    std::string phase = PhaseOf(*done);
-    if (print && !watch && output != "name") {  // what it prints shows the nodes
-      done = FetchWorkflow(api, ns, name);
-      if (!done.ok()) {
-        code = Report(err, done.error());
-        continue;
-      }
-    }
+    std::string phase(engine::PhaseName(done->phase));
     if (!print) {
       out << name << " " << phase << "\n";
-    } else if (int printed = PrintWorkflow(api, ns, *done, output, out, err); printed != kExitOk) {
-      code = printed;
+    } else if (output == "name") {
+      out << name << "\n";
+    } else {
+      // Printed as the hub sent it, in its order and with its nodes.
+      auto text = api.Get(WorkflowPath(ns, name));
+      if (!text.ok()) {
+        code = Report(err, text.error());
+        continue;
+      }
+      if (int printed = PrintWorkflowText(api, ns, *text, output, out, err); printed != kExitOk) {
+        code = printed;
+      }
     }
     if (phase != "Succeeded") {
-      std::string message = done->value("status", Json::object()).value("message", "");
+      const std::string& message = done->message;
       err << "hubspoke: workflow " << name << " " << phase
           << (message.empty() ? "" : ": " + message) << "\n";
       code = kExitFailed;
@@ -445,7 +478,7 @@ int FollowAll(ApiClient& api, const std::string& ns, const std::vector<std::stri
 
 int SubmitFrom(ApiClient& api, const ClientFlags& client, const SubmitFlags& flags,
                const std::map<std::string, std::string>& labels, std::vector<std::string>& names,
-               std::vector<Json>& created, std::ostream& err) {
+               std::vector<std::string>& created, std::ostream& err) {
   auto resource = ResourceFrom(flags.from);
   if (!resource) {
     return Usage(err,
@@ -463,17 +496,17 @@ int SubmitFrom(ApiClient& api, const ClientFlags& client, const SubmitFlags& fla
                   {"submitOptions", options}};
   auto body = api.Post(WorkflowsPath(client.namespace_) + "/submit", request.dump());
   if (!body.ok()) return Report(err, body.error());
-  auto wf = ParseJson(*body, "the submitted workflow");
-  if (!wf.ok()) return Report(err, wf.error());
-  names.push_back(NameOf(*wf));
-  created.push_back(std::move(*wf));
+  auto name = NameIn(*body, "the submitted workflow");
+  if (!name.ok()) return Report(err, name.error());
+  names.push_back(*name);
+  created.push_back(std::move(*body));
   return kExitOk;
 }
 
 int SubmitFiles(ApiClient& api, const ClientFlags& client, const SubmitFlags& flags,
                 const std::vector<spec::Workflow>& docs,
                 const std::map<std::string, std::string>& labels, std::vector<std::string>& names,
-                std::vector<Json>& created, std::ostream& err) {
+                std::vector<std::string>& created, std::ostream& err) {
   for (const spec::Workflow& doc : docs) {
     Json manifest = Json::parse(doc.source_json, nullptr, false);
     if (!manifest.is_object()) return Usage(err, doc.pos.ToString() + ": cannot read the manifest");
@@ -483,10 +516,10 @@ int SubmitFiles(ApiClient& api, const ClientFlags& client, const SubmitFlags& fl
     std::string ns = NamespaceFor(client, doc);
     auto body = api.Post(WorkflowsPath(ns), Json{{"workflow", manifest}}.dump());
     if (!body.ok()) return Report(err, body.error());
-    auto wf = ParseJson(*body, "the created workflow");
-    if (!wf.ok()) return Report(err, wf.error());
-    names.push_back(NameOf(*wf));
-    created.push_back(std::move(*wf));
+    auto name = NameIn(*body, "the created workflow");
+    if (!name.ok()) return Report(err, name.error());
+    names.push_back(*name);
+    created.push_back(std::move(*body));
   }
   return kExitOk;
 }
@@ -665,7 +698,7 @@ int Submit(const ClientFlags& client, const SubmitFlags& flags, std::ostream& ou
   auto api = Connect(client);
   if (!api.ok()) return Report(err, api.error());
   std::vector<std::string> names;
-  std::vector<Json> created;
+  std::vector<std::string> created;  // the workflows as the hub sent them
   int code = flags.from.empty()
                  ? SubmitFiles(**api, client, flags, workflows, *labels, names, created, err)
                  : SubmitFrom(**api, client, flags, *labels, names, created, err);
@@ -685,12 +718,12 @@ int Submit(const ClientFlags& client, const SubmitFlags& flags, std::ostream& ou
     bool print = !flags.log || !flags.output.empty();
     return FollowAll(**api, ns, names, flags.watch, print, flags.output, out, err);
   }
-  for (const Json& wf : created) {
+  for (const std::string& wf : created) {
     if (flags.output.empty() || flags.output == "wide") {
-      auto st = StatusOf(wf);
+      auto st = hub::WorkflowStatusFromJson(wf, {});
       if (!st.ok()) return Report(err, st.error());
       out << RenderTree(*st, SystemClock().Now(), /*color=*/false, flags.output == "wide") << "\n";
-    } else if (int printed = PrintWorkflow(**api, ns, wf, flags.output, out, err);
+    } else if (int printed = PrintWorkflowText(**api, ns, wf, flags.output, out, err);
                printed != kExitOk) {
       return printed;
     }
@@ -752,9 +785,7 @@ int ShowSummary(const ClientFlags& client, const std::string& name, const std::s
   if (!api.ok()) return Report(err, api.error());
   auto resolved = ResolveName(**api, client.namespace_, name);
   if (!resolved.ok()) return Report(err, resolved.error());
-  auto json = FetchWorkflow(**api, client.namespace_, *resolved);
-  if (!json.ok()) return Report(err, json.error());
-  auto status = StatusOf(*json);
+  auto status = FetchStatus(**api, client.namespace_, *resolved);
   if (!status.ok()) return Report(err, status.error());
   auto all = FetchTree(**api, client.namespace_, std::move(*status));
   if (!all.ok()) return Report(err, all.error());
