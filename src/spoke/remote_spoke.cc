@@ -102,9 +102,8 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
   bool hub_batches = false;         // the hub's Welcome says it reads Results
   std::vector<std::string> unsent;  // results held for the next Results message
   Micros unsent_since = 0;          // when the oldest of them was held (monotonic)
-  // Beat wakes at beat_due (monotonic): every kResultDelayUs while tasks run here, so results
-  // held meanwhile need not wake it; beat_cv wakes it sooner (stopping, or results held while it
-  // sleeps longer).
+  // Beat wakes at beat_due (monotonic): the next heartbeat, or when the held results are due;
+  // beat_cv wakes it sooner (stopping, or a first result held while it sleeps longer).
   Micros beat_due = 0;
   std::condition_variable beat_cv;
 
@@ -269,8 +268,7 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
     Micros next_beat = MonotonicMicros() + heartbeat_ms.load() * 1000;
     while (!stopping) {
       Micros now = MonotonicMicros();
-      beat_due = running.empty() ? next_beat : std::min(next_beat, now + kResultDelayUs);
-      if (!unsent.empty()) beat_due = std::min(beat_due, unsent_since + kResultDelayUs);
+      beat_due = unsent.empty() ? next_beat : std::min(next_beat, unsent_since + kResultDelayUs);
       beat_cv.wait_for(lock, std::chrono::microseconds(std::max<Micros>(beat_due - now, 0)));
       if (stopping) return;
       now = MonotonicMicros();
