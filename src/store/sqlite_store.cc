@@ -208,6 +208,15 @@ Status SqliteStore::Exec(const char* sql, std::string_view what) {
   return {};
 }
 
+Status SqliteStore::Run(const char* sql, std::string_view what) {
+  auto stmt = Prepare(sql);
+  if (!stmt) return stmt.error();
+  int rc = sqlite3_step(*stmt);
+  sqlite3_reset(*stmt);
+  if (rc != SQLITE_DONE) return SqlError(what);
+  return {};
+}
+
 Result<sqlite3_stmt*> SqliteStore::Prepare(const std::string& sql) {
   if (auto it = statements_.find(sql); it != statements_.end()) return it->second;
   sqlite3_stmt* stmt = nullptr;
@@ -351,9 +360,9 @@ Status SqliteStore::Migrate() {
 Status SqliteStore::Apply(const Batch& batch) {
   if (batch.empty()) return {};
   std::lock_guard lock(mu_);
-  if (Status s = Exec("BEGIN IMMEDIATE", "begin batch"); !s) return s;
+  if (Status s = Run("BEGIN IMMEDIATE", "begin batch"); !s) return s;
   Status s = ApplyLocked(batch);
-  if (s) s = Exec("COMMIT", "commit batch");
+  if (s) s = Run("COMMIT", "commit batch");
   // A failed statement may have ended the transaction itself (SQLITE_FULL, SQLITE_IOERR).
   if (!s && !sqlite3_get_autocommit(db_)) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);

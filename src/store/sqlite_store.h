@@ -65,6 +65,9 @@ class SqliteStore final : public Store {
   Status Migrate();
   Status ApplyLocked(const Batch& batch);
   Status Exec(const char* sql, std::string_view what);
+  // Runs `sql` (one statement without results) through its cached prepared statement: for those
+  // every batch runs, which sqlite3_exec would parse each time.
+  Status Run(const char* sql, std::string_view what);
   // The cached prepared statement for `sql`, preparing it on first use.
   Result<sqlite3_stmt*> Prepare(const std::string& sql);
   // "database PATH: WHAT: <SQLite's message for the last failure>".

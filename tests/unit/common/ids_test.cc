@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <set>
 
 #include "common/clock.h"
@@ -42,6 +43,19 @@ TEST(ResultTest, CarriesValueOrError) {
 TEST(ClockTest, FormatsRfc3339AndFakeClockAdvances) {
   EXPECT_EQ(FormatRfc3339(0), "");
   EXPECT_EQ(FormatRfc3339(1'700'000'000'000'000), "2023-11-14T22:13:20Z");
+  EXPECT_EQ(FormatRfc3339(951'782'400'000'000), "2000-02-29T00:00:00Z");  // a leap day
+  EXPECT_EQ(FormatRfc3339(1'000'000), "1970-01-01T00:00:01Z");
+  EXPECT_EQ(FormatRfc3339(253'402'300'799'000'000), "9999-12-31T23:59:59Z");
+  EXPECT_EQ(FormatRfc3339(253'402'300'800'000'000), "10000-01-01T00:00:00Z");
+  // Agrees with gmtime/strftime across the years a clock gives (a day and a second apart).
+  for (int64_t s = 1; s < 4'102'444'800; s += 86'400 * 37 + 3'601) {
+    time_t t = static_cast<time_t>(s);
+    struct tm tm_utc;
+    gmtime_r(&t, &tm_utc);
+    char want[32];
+    strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
+    ASSERT_EQ(FormatRfc3339(s * 1'000'000 + 999'999), want) << s;
+  }
   FakeClock clock;
   Micros t0 = clock.Now();
   clock.Advance(5);
