@@ -29,9 +29,8 @@ constexpr int64_t kFirstBackoffMs = 100;
 constexpr int64_t kMaxBackoffMs = 5000;
 // To a hub that reads Results, results go out together: once the tasks waiting here are down to
 // two per slot (the hub's next tasks must arrive before the slots run dry), once kMaxBatch are
-// held, or once the oldest has waited kResultDelayUs.
+// held, or once the oldest has waited RemoteSpokeOptions::result_delay_ms.
 constexpr size_t kMaxBatch = 64;
-constexpr Micros kResultDelayUs = 10'000;
 
 using Rpc = grpc::ClientReaderWriter<v1::SpokeMessage, v1::HubMessage>;
 
@@ -113,6 +112,8 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
   std::atomic<bool> writes_done{false};
 
   explicit Impl(RemoteSpokeOptions o) : options(std::move(o)) {}
+
+  Micros ResultDelayUs() const { return options.result_delay_ms * 1000; }
 
   bool Idle() const { return running.empty() && unacked.empty(); }
 
@@ -247,7 +248,7 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
       } else {
         held_first = unsent.empty();
         if (held_first) unsent_since = MonotonicMicros();
-        held_first = held_first && beat_due > unsent_since + kResultDelayUs;
+        held_first = held_first && beat_due > unsent_since + ResultDelayUs();
         unsent.push_back(u.result.attempt_id);
         if (local->Waiting() <= static_cast<size_t>(options.slots) || unsent.size() >= kMaxBatch) {
           send = TakeUnsentLocked();
@@ -255,24 +256,24 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
         }
       }
     }
-    if (held_first) beat_cv.notify_all();  // to send it after kResultDelayUs at the latest
+    if (held_first) beat_cv.notify_all();  // to send it once its delay is over
     if (send.empty()) return;
     std::lock_guard lock(write_mu);
     SendResultsLocked(send);
   }
 
   // Every heartbeat: a Heartbeat, and what the running tasks logged since the last one. And the
-  // results held longer than kResultDelayUs.
+  // results held longer than their delay.
   void Beat() {
     std::unique_lock lock(mu);
     Micros next_beat = MonotonicMicros() + heartbeat_ms.load() * 1000;
     while (!stopping) {
       Micros now = MonotonicMicros();
-      beat_due = unsent.empty() ? next_beat : std::min(next_beat, unsent_since + kResultDelayUs);
+      beat_due = unsent.empty() ? next_beat : std::min(next_beat, unsent_since + ResultDelayUs());
       beat_cv.wait_for(lock, std::chrono::microseconds(std::max<Micros>(beat_due - now, 0)));
       if (stopping) return;
       now = MonotonicMicros();
-      if (!unsent.empty() && now >= unsent_since + kResultDelayUs) {
+      if (!unsent.empty() && now >= unsent_since + ResultDelayUs()) {
         std::vector<Unacked> send = TakeUnsentLocked();
         lock.unlock();
         {

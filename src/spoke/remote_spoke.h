@@ -6,6 +6,7 @@
 // Thread-safety: Run() is called once, from one thread; Drain() may be called from any thread.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,6 +29,9 @@ struct RemoteSpokeOptions {
   std::string work_dir;  // attempt directories and the logs of running tasks
   ImageMap images = ImageMap::WithDefaults();
   std::string version;
+  // To a hub that reads several results per message, the results of short tasks are held while
+  // two or more tasks per slot wait here, at most this long.
+  int64_t result_delay_ms = 10;
 };
 
 class RemoteSpokeAgent {
