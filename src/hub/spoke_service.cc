@@ -28,6 +28,9 @@ constexpr int kMaxSlots = 4096;
 // Tasks a spoke queues beyond its free slots, so a slot that frees starts the next one at once
 // instead of idling for the round trip to the hub and its commit.
 constexpr int kPrefetch = 1;
+// An Assign carrying several tasks (they may carry input artifacts) grows to about this much
+// before the next tasks go in another one, far below kMaxMessageBytes.
+constexpr size_t kBatchBytes = 4 << 20;
 
 class Stream;
 
@@ -106,12 +109,21 @@ class RemoteSpoke final : public spoke::Spoke {
     if (held_tasks_.empty() && held_acks_.empty()) return;
     v1::HubMessage m;
     v1::Assign* assign = m.mutable_assign();
+    for (std::string& a : held_acks_) assign->add_acked(std::move(a));
+    size_t bytes = 0;
     for (const std::string& attempt : held_tasks_) {
       auto it = outstanding_.find(attempt);
       if (it == outstanding_.end()) continue;  // cancelled meanwhile
+      const size_t size = it->second.ByteSizeLong();
+      if (assign->has_task() && bytes + size > kBatchBytes) {
+        SendLocked(std::move(m));
+        m.Clear();
+        assign = m.mutable_assign();
+        bytes = 0;
+      }
       *(assign->has_task() ? assign->add_more() : assign->mutable_task()) = it->second;
+      bytes += size;
     }
-    for (std::string& a : held_acks_) assign->add_acked(std::move(a));
     held_tasks_.clear();
     held_acks_.clear();
     SendLocked(std::move(m));

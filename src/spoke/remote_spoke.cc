@@ -31,6 +31,9 @@ constexpr int64_t kMaxBackoffMs = 5000;
 // two per slot (the hub's next tasks must arrive before the slots run dry), once kMaxBatch are
 // held, or once the oldest has waited RemoteSpokeOptions::result_delay_ms.
 constexpr size_t kMaxBatch = 64;
+// A Results message (its results may carry output artifacts) grows to about this much before the
+// next results go in another one.
+constexpr size_t kBatchBytes = 4 << 20;
 
 using Rpc = grpc::ClientReaderWriter<v1::SpokeMessage, v1::HubMessage>;
 
@@ -160,8 +163,18 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
       return;
     }
     v1::SpokeMessage m;
-    for (const Unacked& u : results) FinishedLocked(u, m.mutable_results()->add_finished());
-    if (rpc && !writes_done) rpc->Write(m);
+    size_t bytes = 0;
+    for (const Unacked& u : results) {
+      v1::TaskFinished* finished = m.mutable_results()->add_finished();
+      FinishedLocked(u, finished);
+      bytes += finished->ByteSizeLong();
+      if (bytes >= kBatchBytes) {
+        if (rpc && !writes_done) rpc->Write(m);
+        m.Clear();
+        bytes = 0;
+      }
+    }
+    if (m.results().finished_size() > 0 && rpc && !writes_done) rpc->Write(m);
   }
 
   // Sends the log of a result and fills in its TaskFinished. Caller holds write_mu.

@@ -213,6 +213,52 @@ TEST_F(BatchingSpokeTest, ShortTasksTravelSeveralToAMessage) {
   context.TryCancel();
 }
 
+// Tasks carry their input artifacts: an Assign stops taking more tasks at about 4 MB, so a
+// fan-out over a big shared input does not build one message past what gRPC carries.
+TEST_F(BatchingSpokeTest, BigTasksGoInMessagesOfTheirOwn) {
+  grpc::ClientContext context;
+  auto stream = Open(context, "big", 2, [](v1::Hello& h) {
+    h.set_acks_with_assign(true);
+    h.set_batches(true);
+  });
+  v1::HubMessage in;
+  ASSERT_TRUE(stream->Read(&in));
+  ASSERT_TRUE(in.has_welcome());
+  const std::string data(3 << 20, 'x');  // 3 MB per task
+  std::string manifest = R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: big}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: item, template: t, withSequence: {count: "3"}}
+  - name: t
+    inputs:
+      artifacts:
+      - {name: blob, path: /tmp/blob, raw: {data: ")" +
+                         data + R"("}}
+    container: {image: alpine, command: ["true"]}
+)";
+  auto wf = spec::LoadManifest(manifest, "big.yaml");
+  ASSERT_TRUE(wf.ok()) << wf.error().ToString();
+  ASSERT_TRUE(hub_->Submit(*wf).ok());
+  int tasks = 0, messages = 0;
+  while (tasks < 3) {
+    ASSERT_TRUE(stream->Read(&in));
+    ASSERT_TRUE(in.has_assign()) << in.DebugString().substr(0, 200);
+    const int here = in.assign().has_task() + in.assign().more_size();
+    if (here == 0) continue;
+    ++messages;
+    tasks += here;
+    EXPECT_EQ(here, 1) << "an Assign of " << in.ByteSizeLong() << " bytes";
+  }
+  EXPECT_EQ(messages, 3);
+  stream->WritesDone();
+  context.TryCancel();
+}
+
 INSTANTIATE_TEST_SUITE_P(Spokes, SpokeServiceTest, ::testing::Values(true, false),
                          [](const auto& info) {
                            return info.param ? "ReadsAckedInAssign" : "Older";
