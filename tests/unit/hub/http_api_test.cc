@@ -498,30 +498,54 @@ TEST_F(HttpApiTest, FollowedLogsStreamUntilTheWorkflowFinishes) {
   EXPECT_EQ(Get("/api/v1/workflows/default/slow").body["status"]["phase"], "Succeeded");
 }
 
+// Follows /api/v1/workflow-events/default?<query> on a thread of its own, from its construction
+// until an object it is sent has finished Succeeded (or kTimeout passed).
+class Watcher {
+ public:
+  Watcher(int port, const std::string& query) {
+    thread_ = std::thread([this, port, query] {
+      auto deadline = Clock::now() + kTimeout;
+      httplib::Client c("127.0.0.1", port);
+      c.set_read_timeout(20, 0);
+      c.set_bearer_token_auth(kToken);
+      std::string buffer;
+      c.Get("/api/v1/workflow-events/default?" + query, [&](const char* data, size_t n) {
+        buffer.append(data, n);
+        bool done = false;
+        for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
+          lines.push_back(buffer.substr(0, nl));
+          buffer.erase(0, nl + 1);
+          done = Json::parse(lines.back())["result"]["object"]["status"].value("phase", "") ==
+                 "Succeeded";
+        }
+        return !done && Clock::now() < deadline;
+      });
+    });
+  }
+  ~Watcher() {
+    if (thread_.joinable()) thread_.join();
+  }
+  // Waits for the watch to end; returns the events it got.
+  std::vector<Json> Events() {
+    thread_.join();
+    std::vector<Json> events;
+    for (const std::string& line : lines) events.push_back(Json::parse(line));
+    return events;
+  }
+
+  std::vector<std::string> lines;  // as sent
+
+ private:
+  std::thread thread_;
+};
+
 TEST_F(HttpApiTest, WatchStreamSeesTheWorkflowSucceed) {
-  std::vector<Json> events;
-  std::string buffer;
-  bool succeeded = false;
-  auto deadline = Clock::now() + kTimeout;
-  std::thread watcher([&] {
-    auto c = NewClient();
-    c->set_bearer_token_auth(kToken);
-    c->Get("/api/v1/workflow-events/default?listOptions.fieldSelector=metadata.name%3Dwatched",
-           [&](const char* data, size_t n) {
-             buffer.append(data, n);
-             for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
-               events.push_back(Json::parse(buffer.substr(0, nl)));
-               buffer.erase(0, nl + 1);
-               const Json& object = events.back()["result"]["object"];
-               if (object["status"].value("phase", "") == "Succeeded") succeeded = true;
-             }
-             return !succeeded && Clock::now() < deadline;
-           });
-  });
+  Watcher watch(port_, "listOptions.fieldSelector=metadata.name%3Dwatched");
   Create(Hello("watched"));
   Create(Hello("unwatched"));
-  watcher.join();
-  ASSERT_TRUE(succeeded);
+  std::vector<Json> events = watch.Events();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back()["result"]["object"]["status"]["phase"], "Succeeded");
   EXPECT_EQ(events.front()["result"]["type"], "ADDED");
   for (const Json& e : events) {
     EXPECT_EQ(e["result"]["object"]["metadata"]["name"], "watched");
@@ -532,32 +556,16 @@ TEST_F(HttpApiTest, WatchStreamSeesTheWorkflowSucceed) {
 // A watch without nodes is sent the workflow when its row changes, not each time one of its
 // nodes does: a fan-out's tasks do not repeat the same object to every watcher.
 TEST_F(HttpApiTest, WatchWithoutNodesSendsEachStateOnce) {
-  std::vector<std::string> objects;
-  std::string buffer;
-  bool finished = false;
-  auto deadline = Clock::now() + kTimeout;
-  std::thread watcher([&] {
-    auto c = NewClient();
-    c->set_bearer_token_auth(kToken);
-    c->Get("/api/v1/workflow-events/default?listOptions.fieldSelector=metadata.name%3Dfan",
-           [&](const char* data, size_t n) {
-             buffer.append(data, n);
-             for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
-               Json object = Json::parse(buffer.substr(0, nl))["result"]["object"];
-               buffer.erase(0, nl + 1);
-               objects.push_back(object.dump());
-               if (object["status"].value("phase", "") == "Succeeded") finished = true;
-             }
-             return !finished && Clock::now() < deadline;
-           });
-  });
+  Watcher watch(port_, "listOptions.fieldSelector=metadata.name%3Dfan");
   Json fan = Hello("fan");
   fan["spec"]["templates"][0]["steps"][0][0]["withSequence"] = {{"count", "40"}};
   Create(fan);
-  watcher.join();
-  ASSERT_TRUE(finished);
-  for (size_t i = 1; i < objects.size(); ++i) {
-    EXPECT_NE(objects[i], objects[i - 1]) << "event " << i << " repeats the one before";
+  std::vector<Json> events = watch.Events();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back()["result"]["object"]["status"]["phase"], "Succeeded");
+  for (size_t i = 1; i < events.size(); ++i) {
+    EXPECT_NE(events[i]["result"]["object"], events[i - 1]["result"]["object"])
+        << "event " << i << " repeats the one before";
   }
 }
 
@@ -565,33 +573,13 @@ TEST_F(HttpApiTest, WatchWithoutNodesSendsEachStateOnce) {
 // the finished workflow, and is not sent the whole workflow again at every commit of a fan-out.
 TEST_F(HttpApiTest, WatchWithNodesEndsWithEveryNodeFinished) {
   constexpr int kTasks = 200;
-  std::vector<Json> objects;
-  std::string buffer, last_line;
-  auto deadline = Clock::now() + kTimeout;
-  std::thread watcher([&] {
-    auto c = NewClient();
-    c->set_bearer_token_auth(kToken);
-    c->Get(
-        "/api/v1/workflow-events/default?listOptions.fieldSelector=metadata.name%3Dwide"
-        "&fields=status.nodes",
-        [&](const char* data, size_t n) {
-          buffer.append(data, n);
-          bool done = false;
-          for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
-            last_line = buffer.substr(0, nl);
-            objects.push_back(Json::parse(last_line)["result"]["object"]);
-            buffer.erase(0, nl + 1);
-            done = objects.back()["status"].value("phase", "") == "Succeeded";
-          }
-          return !done && Clock::now() < deadline;
-        });
-  });
+  Watcher watch(port_, "listOptions.fieldSelector=metadata.name%3Dwide&fields=status.nodes");
   Json wide = Hello("wide");
   wide["spec"]["templates"][0]["steps"][0][0]["withSequence"] = {{"count", std::to_string(kTasks)}};
   Create(wide);
-  watcher.join();
-  ASSERT_FALSE(objects.empty());
-  const Json& last = objects.back();
+  std::vector<Json> events = watch.Events();
+  ASSERT_FALSE(events.empty());
+  const Json& last = events.back()["result"]["object"];
   ASSERT_EQ(last["status"].value("phase", ""), "Succeeded");
   int tasks = 0;
   for (const auto& [id, node] : last["status"]["nodes"].items()) {
@@ -600,11 +588,12 @@ TEST_F(HttpApiTest, WatchWithNodesEndsWithEveryNodeFinished) {
   }
   EXPECT_EQ(tasks, kTasks);
   // The nodes come in the order the hub made them (this test's JSON sorts keys: read the text).
-  size_t item0 = last_line.find(R"x("displayName":"greet(0:0)")x");
-  size_t item1 = last_line.find(R"x("displayName":"greet(1:1)")x");
+  const std::string& text = watch.lines.back();
+  size_t item0 = text.find(R"x("displayName":"greet(0:0)")x");
+  size_t item1 = text.find(R"x("displayName":"greet(1:1)")x");
   ASSERT_NE(item1, std::string::npos);
   EXPECT_LT(item0, item1);
-  EXPECT_LT(objects.size(), static_cast<size_t>(kTasks / 2));
+  EXPECT_LT(events.size(), static_cast<size_t>(kTasks / 2));
 }
 
 // Opens a watch stream on a raw socket; returns the socket and the response head it got.

@@ -154,7 +154,24 @@ spec:
     container: {image: alpine, command: ["true"]}
 )";
 
-using BatchingSpokeTest = SpokeServiceTest;
+class BatchingSpokeTest : public SpokeServiceTest {
+ protected:
+  // A two-slot spoke that says it batches, once the hub welcomed it saying it batches too
+  // (nullptr otherwise).
+  std::unique_ptr<grpc::ClientReaderWriter<v1::SpokeMessage, v1::HubMessage>> OpenBatching(
+      grpc::ClientContext& context, const std::string& name) {
+    auto stream = Open(context, name, 2, [](v1::Hello& h) {
+      h.set_acks_with_assign(true);
+      h.set_batches(true);
+    });
+    v1::HubMessage welcome;
+    if (!stream->Read(&welcome) || !welcome.has_welcome() || !welcome.welcome().batches()) {
+      ADD_FAILURE() << "no Welcome that says batches: " << welcome.DebugString();
+      return nullptr;
+    }
+    return stream;
+  }
+};
 
 // A spoke that says it batches gets the tasks it has credit for in one Assign and may return
 // their results in one Results message. Once its tasks are seen to be short, it is handed more
@@ -162,14 +179,9 @@ using BatchingSpokeTest = SpokeServiceTest;
 // acknowledgements come in an Assign without a task.
 TEST_F(BatchingSpokeTest, ShortTasksTravelSeveralToAMessage) {
   grpc::ClientContext context;
-  auto stream = Open(context, "batcher", 2, [](v1::Hello& h) {
-    h.set_acks_with_assign(true);
-    h.set_batches(true);
-  });
+  auto stream = OpenBatching(context, "batcher");
+  ASSERT_TRUE(stream);
   v1::HubMessage in;
-  ASSERT_TRUE(stream->Read(&in));
-  ASSERT_TRUE(in.has_welcome());
-  EXPECT_TRUE(in.welcome().batches());
 
   auto wf = spec::LoadManifest(kFanOut, "fan.yaml");
   ASSERT_TRUE(wf.ok()) << wf.error().ToString();
@@ -217,13 +229,9 @@ TEST_F(BatchingSpokeTest, ShortTasksTravelSeveralToAMessage) {
 // fan-out over a big shared input does not build one message past what gRPC carries.
 TEST_F(BatchingSpokeTest, BigTasksGoInMessagesOfTheirOwn) {
   grpc::ClientContext context;
-  auto stream = Open(context, "big", 2, [](v1::Hello& h) {
-    h.set_acks_with_assign(true);
-    h.set_batches(true);
-  });
+  auto stream = OpenBatching(context, "big");
+  ASSERT_TRUE(stream);
   v1::HubMessage in;
-  ASSERT_TRUE(stream->Read(&in));
-  ASSERT_TRUE(in.has_welcome());
   const std::string data(3 << 20, 'x');  // 3 MB per task
   std::string manifest = R"(apiVersion: argoproj.io/v1alpha1
 kind: Workflow
