@@ -2981,6 +2981,13 @@ void Engine::Forget(const std::string& workflow) {
         ++a;
       }
     }
+    // Its node changes not yet taken go with it: their indexes mean nothing once it is gone
+    // (and a workflow of the same name may come back before the next TakeChanges).
+    if (auto slot = impl_->changed_node_slot.find(run->st.name);
+        slot != impl_->changed_node_slot.end()) {
+      impl_->changes.nodes[slot->second].second.clear();
+      impl_->changed_node_slot.erase(slot);
+    }
     std::erase(impl_->run_order, run->st.name);
     impl_->runs.erase(it);
   }
@@ -2992,6 +2999,7 @@ void Engine::SetTaskSink(std::function<void(Task)> sink) { impl_->task_sink = st
 
 Changes Engine::TakeChanges() {
   for (auto& entry : impl_->changes.nodes) {
+    if (entry.second.empty()) continue;  // of a workflow forgotten since
     auto* run = impl_->FindRun(entry.first);
     for (int n : entry.second) run->ext[n].dirty = false;
   }

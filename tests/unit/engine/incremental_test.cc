@@ -59,6 +59,17 @@ TEST(Incremental, TakeChangesIsEmptyWhenNothingHappened) {
   EXPECT_TRUE(h.engine().TakeEffects().empty());
 }
 
+// A workflow forgotten (deleted) in the tick that changed its nodes leaves no node changes behind
+// for the hub to look up.
+TEST(Incremental, ForgettingAWorkflowDropsItsChangesNotYetTaken) {
+  Harness h;
+  std::string name = h.Submit(FanOut(3));
+  h.engine().Forget(name);
+  Changes changes = h.engine().TakeChanges();
+  EXPECT_EQ(ChangedNodes(changes), 0u);
+  EXPECT_EQ(h.engine().Find(name), nullptr);
+}
+
 TEST(Determinism, SameSeedGivesSameNamesAndIds) {
   Harness a(7), b(7);
   std::string name_a = a.Run(FanOut(5));
