@@ -51,18 +51,6 @@ std::string JoinPath(const std::string& dir, const std::string& rest) {
   return dir.back() == '/' ? dir + rest : dir + "/" + rest;
 }
 
-// A top-level path of its own ("/file", not "/dir/file") that the host does not have, or keeps as
-// an empty file or directory (a mount point left by an earlier task).
-bool IsFreeTopEntry(const std::string& path) {
-  if (path.size() < 2 || path[0] != '/' || path.find('/', 1) != std::string::npos) return false;
-  if (path == "/tmp") return false;
-  std::error_code ec;
-  const fs::file_status st = fs::symlink_status(path, ec);
-  if (!fs::exists(st)) return true;
-  if (fs::is_directory(st)) return fs::is_empty(path, ec);
-  return fs::is_regular_file(st) && fs::file_size(path, ec) == 0;
-}
-
 // Searches `path_var` for an executable regular file called `name`; empty when none.
 std::string SearchPath(const std::string& name, const std::string& path_var) {
   size_t begin = 0;
@@ -263,7 +251,9 @@ class Attempt {
     Fd output;            // its stdout and stderr
     std::string partial;  // the start of a line it has not ended yet
   };
-  std::deque<Sidecar> sidecars_;  // a deque: a Sidecar owns file descriptors and cannot move
+  std::deque<Sidecar> sidecars_;
+  // Per input artifact: at a free top-level path of its own, so mounted there as it is placed.
+  std::vector<bool> own_mounts_;  // a deque: a Sidecar owns file descriptors and cannot move
 };
 
 Attempt::~Attempt() {
@@ -381,7 +371,7 @@ bool Attempt::PlaceInputArtifacts() {
     const InputArtifact& a = spec_.input_artifacts[i];
     // One at a top-level path of its own ("/file") is placed in the attempt directory and
     // mounted there: it may be a file, which a private directory at that path could not hold.
-    const bool own_mount = private_mounts_ && IsFreeTopEntry(a.path);
+    const bool own_mount = private_mounts_ && own_mounts_[i];
     const std::string host =
         own_mount ? attempt_dir_ + "/dirs/input-" + std::to_string(i) : HostPath(a.path);
     Status placed = a.data ? WriteArtifactData(*a.data, host) : UnpackArtifact(a.file, host);
@@ -487,7 +477,18 @@ std::string FreeTopDir(const std::string& path) {
 // their free top-level directory), and the free top-level directories of its artifact and output
 // paths, so that tasks writing there do not meet each other's files, nor leave theirs on the host.
 // (A mount point stays behind, empty.)
-std::vector<std::string> PrivateDirs(const ExecSpec& spec) {
+// A top-level path of its own ("/file", not "/dir/file") that is free as FreeTopDir says, or that
+// the host keeps as an empty file (a mount point left by an earlier task).
+bool IsFreeTopEntry(const std::string& path) {
+  if (path.empty() || path[0] != '/' || path.find('/', 1) != std::string::npos) return false;
+  if (FreeTopDir(path) == path) return true;
+  std::error_code ec;
+  return fs::is_regular_file(fs::symlink_status(path, ec)) && fs::file_size(path, ec) == 0;
+}
+
+// `own_mounts`: per input artifact, whether it is at a free top-level path of its own (it is
+// mounted as it is placed, not under a private directory).
+std::vector<std::string> PrivateDirs(const ExecSpec& spec, const std::vector<bool>& own_mounts) {
   std::vector<std::string> dirs;
   auto add = [&dirs](const std::string& dir) {
     if (!dir.empty() && std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
@@ -496,8 +497,8 @@ std::vector<std::string> PrivateDirs(const ExecSpec& spec) {
     add(FreeTopDir(volume));  // first, so the volume's mount point is made inside it
     add(volume);
   }
-  for (const InputArtifact& a : spec.input_artifacts) {
-    if (!IsFreeTopEntry(a.path)) add(FreeTopDir(a.path));  // those are mounted as they are placed
+  for (size_t i = 0; i < spec.input_artifacts.size(); ++i) {
+    if (!own_mounts[i]) add(FreeTopDir(spec.input_artifacts[i].path));
   }
   for (const OutputArtifact& a : spec.output_artifacts) add(FreeTopDir(a.path));
   for (const std::string& path : spec.output_files) add(FreeTopDir(path));
@@ -505,10 +506,11 @@ std::vector<std::string> PrivateDirs(const ExecSpec& spec) {
 }
 
 bool Attempt::PrepareFileSystem() {
-  const std::vector<std::string> private_dirs = PrivateDirs(spec_);
+  for (const InputArtifact& a : spec_.input_artifacts)
+    own_mounts_.push_back(IsFreeTopEntry(a.path));
+  const std::vector<std::string> private_dirs = PrivateDirs(spec_, own_mounts_);
   const bool top_inputs =
-      std::any_of(spec_.input_artifacts.begin(), spec_.input_artifacts.end(),
-                  [](const InputArtifact& a) { return IsFreeTopEntry(a.path); });
+      std::find(own_mounts_.begin(), own_mounts_.end(), true) != own_mounts_.end();
   private_mounts_ =
       (spec_.private_tmp || !private_dirs.empty() || top_inputs) && PrivateMountsSupported();
   paths_.attempt_dir = attempt_dir_;
