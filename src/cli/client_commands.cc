@@ -93,19 +93,13 @@ std::string TemplatesPath(const std::string& ns) {
 // workflow of 10,000 nodes is 50 million comparisons.
 using ReadJson = nlohmann::json;
 
-// object[outer][inner] when it is a string, read in place (value() would copy `outer`, which for
-// "status" holds every node).
-template <typename J>
-std::string Field(const J& object, const char* outer, const char* inner) {
-  auto o = object.find(outer);
-  if (o == object.end() || !o->is_object()) return "";
-  auto i = o->find(inner);
-  return i != o->end() && i->is_string() ? i->template get<std::string>() : "";
-}
-
+// metadata.name, read in place (value() would copy the object it reads from).
 template <typename J>
 std::string NameOf(const J& object) {
-  return Field(object, "metadata", "name");
+  auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object()) return "";
+  auto name = metadata->find("name");
+  return name != metadata->end() && name->is_string() ? name->template get<std::string>() : "";
 }
 
 // `name`, or for "@latest" (as argo accepts) the name of the newest workflow that is not a

@@ -100,8 +100,9 @@ struct RemoteSpokeAgent::Impl final : SpokeListener {
   };
   std::map<std::string, Unacked> unacked;  // results sent (or to send) until the hub acks them
   bool draining = false;
-  bool stopping = false;            // Run is returning
-  bool hub_batches = false;         // the hub's Welcome says it reads Results
+  bool stopping = false;  // Run is returning
+  // The hub's Welcome says it reads Results. Set under mu; read under write_mu too.
+  std::atomic<bool> hub_batches{false};
   std::vector<std::string> unsent;  // results held for the next Results message
   Micros unsent_since = 0;          // when the oldest of them was held (monotonic)
   // Beat wakes at beat_due (monotonic): the next heartbeat, or when the held results are due;
