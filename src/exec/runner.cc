@@ -918,6 +918,8 @@ ExecResult ProcessRunner::Run(const ExecSpec& spec) {
 
 void ProcessRunner::Cancel(const std::string& attempt_id) { impl_->state.Cancel(attempt_id); }
 
+const std::string& ProcessRunner::work_root() const { return impl_->state.options.work_root; }
+
 bool ProcessRunner::PrivateTmpSupported() { return PrivateMountsSupported(); }
 
 }  // namespace hubspoke::exec

@@ -99,6 +99,9 @@ class ProcessRunner {
   ExecResult Run(const ExecSpec& spec);
   // Kills the process group of a running attempt; Run() then returns with cancelled = true.
   void Cancel(const std::string& attempt_id);
+  // RunnerOptions::work_root made absolute: a task, in a working directory of its own, finds the
+  // files placed for it below this.
+  const std::string& work_root() const;
   // Whether private /tmp works here (probed once).
   static bool PrivateTmpSupported();
 

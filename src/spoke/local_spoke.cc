@@ -352,7 +352,7 @@ void LocalSpoke::Work(int slot) {
     spec->on_still_running = [&] { listener_->OnTaskStarted(task.attempt_id, me, started); };
     spec->still_running_after_ms = kReportRunningAfterMs;
     if (sandbox) spec->private_tmp = false;  // this thread's /tmp is private already
-    spec->reuse_dir = options_.work_root + "/slot-" + std::to_string(slot + 1);  // one at a time
+    spec->reuse_dir = runner_.work_root() + "/slot-" + std::to_string(slot + 1);
     exec::ExecResult r = runner_.Run(*spec);
     if (sandbox) sandbox->Clear();
     result.started = r.started;

@@ -221,6 +221,30 @@ spec:
   EXPECT_EQ(checked, 4);
 }
 
+TEST_F(CliTest, ScriptsRunWithADataDirectoryGivenRelatively) {
+  std::string file = dir_.Write("script.yaml", R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: script-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    script:
+      image: alpine
+      command: [sh]
+      source: echo hello from a script
+)");
+  // The task runs in its own working directory: the script's path must not be relative.
+  std::string data = std::filesystem::relative(dir_.path() + "/s").string();
+  ASSERT_NE(data.front(), '/');
+  CommandResult r = Hub({"run", file, "-o", "json", "--data", data});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  Json wf = Json::parse(r.out);
+  const Json* node = NodeByDisplayName(wf, wf["metadata"]["name"]);
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ((*node)["outputs"]["result"], "hello from a script");
+}
+
 TEST_F(CliTest, MissingCommandNamesTheImageAndHowToMapIt) {
   std::string file = dir_.Write("missing.yaml", R"(apiVersion: argoproj.io/v1alpha1
 kind: Workflow
