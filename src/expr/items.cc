@@ -157,7 +157,33 @@ Result<std::vector<std::string>> SequenceItems(std::string_view count, std::stri
   return items;
 }
 
+namespace {
+
+// The text of an item that is a plain integer (`42`) or a plain printable ASCII string without
+// escapes (`"repo-1"`), the items of most fan-outs, found without parsing it: a 100,000-item loop
+// asks for it several times per item. Anything else is nullopt, and is parsed.
+std::optional<std::string_view> PlainScalarText(std::string_view json) {
+  if (json.size() >= 2 && json.front() == '"' && json.back() == '"') {
+    std::string_view text = json.substr(1, json.size() - 2);
+    for (char c : text) {
+      if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return std::nullopt;
+    }
+    return text;
+  }
+  std::string_view digits = json.substr(!json.empty() && json.front() == '-' ? 1 : 0);
+  if (digits.empty() || digits.size() > 18 || (digits[0] == '0' && json.size() > 1)) {
+    return std::nullopt;  // "-0" and leading zeros are left to the parser
+  }
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  return json;
+}
+
+}  // namespace
+
 std::string ItemText(std::string_view item_json) {
+  if (auto plain = PlainScalarText(item_json)) return std::string(*plain);
   auto value = internal::ParseJson(item_json);
   if (!value) return std::string(item_json);
   return internal::Text(*value);
@@ -165,6 +191,10 @@ std::string ItemText(std::string_view item_json) {
 
 void FlattenItem(std::string_view prefix, std::string_view item_json,
                  const std::function<void(std::string, std::string)>& add) {
+  if (auto plain = PlainScalarText(item_json)) {
+    add(std::string(prefix), std::string(*plain));
+    return;
+  }
   auto value = internal::ParseJson(item_json);
   if (!value) {
     add(std::string(prefix), std::string(item_json));
@@ -178,6 +208,7 @@ void FlattenItem(std::string_view prefix, std::string_view item_json,
 }
 
 std::string ItemDisplay(std::string_view item_json) {
+  if (auto plain = PlainScalarText(item_json)) return std::string(*plain);
   auto value = internal::ParseJson(item_json);
   if (!value) return std::string(item_json);
   if (!value->is_object()) return internal::Text(*value);

@@ -87,6 +87,33 @@ TEST(Items, ItemDisplaySortsMapKeys) {
   EXPECT_EQ(ItemDisplay("7"), "7");
 }
 
+TEST(Items, PlainItemsReadTheSameAsParsedOnes) {
+  // Integers and printable strings take a short way; their neighbours are parsed. Both agree.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"0", "0"},
+      {"42", "42"},
+      {"-7", "-7"},
+      {"-0", "0"},
+      {"007", "007"},  // not JSON: kept as written
+      {"1.50", "1.5"},
+      {"123456789012345678901", "1.2345678901234568e+20"},  // too long for the short way
+      {"\"repo-1\"", "repo-1"},
+      {"\"\"", ""},
+      {"\"a\\\"b\"", "a\"b"},
+      {"\"tab\\tx\"", "tab\tx"},
+      {"\"caf\xc3\xa9\"", "caf\xc3\xa9"},
+      {"\"", "\""},
+      {"-", "-"},
+  };
+  for (const auto& [json, text] : cases) {
+    EXPECT_EQ(ItemText(json), text) << json;
+    EXPECT_EQ(ItemDisplay(json), text) << json;
+    std::map<std::string, std::string> got;
+    FlattenItem("item", json, [&](std::string k, std::string v) { got[k] = v; });
+    EXPECT_EQ(got, (std::map<std::string, std::string>{{"item", text}})) << json;
+  }
+}
+
 TEST(Items, AggregateListParsesJsonValuesAndKeepsOthersAsStrings) {
   EXPECT_EQ(AggregateList({"1", "hello", "{\"a\":1}", "[2]", "true"}),
             R"([1,"hello",{"a":1},[2],true])");
