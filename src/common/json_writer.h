@@ -46,6 +46,12 @@ class JsonWriter {
   JsonWriter& Member(std::string_view key, bool value) { return Key(key).Bool(value); }
 
   const std::string& text() const { return out_; }
+  // Starts a new text, keeping the capacity of the last.
+  void Clear() {
+    out_.clear();
+    first_ = true;
+    after_key_ = false;
+  }
   // The text, its capacity trimmed: callers keep many (a batch of 100,000 node records), and the
   // doubling growth would otherwise leave up to half of each unused.
   std::string Take() {

@@ -44,6 +44,14 @@ TEST(JsonWriterTest, KeepsValidUtf8AndReplacesInvalidBytes) {
   EXPECT_NO_THROW((void)nlohmann::json::parse(w.text()));
 }
 
+TEST(JsonWriterTest, ClearStartsANewTextWithoutAStrayComma) {
+  JsonWriter w;
+  w.BeginObject().Member("a", 1).Key("b");
+  w.Clear();
+  w.BeginArray().Int(1).Int(2).EndArray();
+  EXPECT_EQ(w.text(), "[1,2]");
+}
+
 TEST(JsonWriterTest, StringMapIsAnObjectOfItsMembersInOrder) {
   JsonWriter w;
   w.BeginArray().StringMap({{"b", "2"}, {"a", "\"1\""}}).StringMap({}).EndArray();
