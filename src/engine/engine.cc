@@ -84,6 +84,12 @@ constexpr int kNoParent = -1;
 constexpr int kExitHandlerParent = -2;
 constexpr const char* kDeadlineMessage = "Step exceeded its deadline";
 
+// When a loop's template sets no parallelism, the loop's items that run as pods are materialized
+// at most this many ahead of those that have ended: a 100,000-item fan-out creates its first
+// nodes and hands them to spokes at once, instead of expanding (and storing) every item first.
+// Spoke slots bound how many run anyway; the rest follow, in order, as those end.
+constexpr int kPodsAhead = 2048;
+
 // A step or task waiting to start: created when its group starts, started when the parallelism
 // limit of its template allows.
 struct StartRequest {
@@ -131,6 +137,7 @@ struct NodeExt {
   // Parallelism of this template node's children.
   int limit = 0;
   int active = 0;
+  int pods_ahead = 0;  // without a limit: children counted by CountsAhead, started and not ended
   // Allocated once something waits: an empty std::deque allocates, and every node has this.
   std::unique_ptr<std::deque<StartRequest>> deferred;
   std::unique_ptr<DagState> dag;
@@ -1607,10 +1614,29 @@ struct Engine::Impl {
     return std::optional<std::vector<std::string>>();
   }
 
-  // Starts `s` now or defers it behind the parallelism limit of template node `limiter`.
+  // A loop item that runs as a pod and ends by itself (not a daemon): without a parallelism
+  // limit, kPodsAhead of these at most are started and not ended under one template node.
+  static bool CountsAhead(const spec::Template* tmpl, int item_index) {
+    if (item_index < 0 || !tmpl || tmpl->daemon) return false;
+    return tmpl->kind == spec::Template::Kind::kContainer ||
+           tmpl->kind == spec::Template::Kind::kScript ||
+           tmpl->kind == spec::Template::Kind::kContainerSet;
+  }
+
+  // Whether a request waiting under template node `limiter` may start now.
+  static bool HasRoom(const NodeExt& l) {
+    return l.limit > 0 ? l.active < l.limit : l.pods_ahead < kPodsAhead;
+  }
+
+  // Starts `s` now or defers it behind the parallelism limit of template node `limiter` (or,
+  // without one, behind the kPodsAhead items of its loop that have not ended).
   void Admit(Run& run, int limiter, StartRequest s) {
     NodeExt& l = run.ext[limiter];
-    if (l.limit > 0 && l.active >= l.limit) {
+    bool waits = l.limit > 0
+                     ? l.active >= l.limit
+                     : l.pods_ahead >= kPodsAhead &&
+                           CountsAhead(FindTemplate(run, s.step->template_name), s.item_index);
+    if (waits) {
       if (!l.deferred) l.deferred = std::make_unique<std::deque<StartRequest>>();
       l.deferred->push_back(std::move(s));
       return;
@@ -1623,15 +1649,21 @@ struct Engine::Impl {
     if (limiter < 0) return;
     run.ext[n].limiter = -1;
     run.ext[limiter].active--;
+    if (run.ext[limiter].limit == 0 && CountsAhead(run.ext[n].tmpl, run.st.nodes[n].item_index)) {
+      run.ext[limiter].pods_ahead--;
+    }
     // run.ext grows as requests start nodes: index it afresh each time, never hold a reference.
     auto more = [&] {
       const NodeExt& l = run.ext[limiter];
-      return l.deferred && !l.deferred->empty() && (l.limit == 0 || l.active < l.limit);
+      return l.deferred && !l.deferred->empty() && HasRoom(l);
     };
     while (more()) {
       StartRequest s = std::move(run.ext[limiter].deferred->front());
       run.ext[limiter].deferred->pop_front();
-      if (run.stopping || StopsScheduling(run, limiter)) {
+      // Items waiting only to be materialized later were as good as started: failFast, which
+      // stops what a parallelism limit holds back, does not drop them.
+      bool limited = run.ext[limiter].limit > 0;
+      if (run.stopping || (limited && StopsScheduling(run, limiter))) {
         DropRequest(run, s);
         continue;
       }
@@ -1710,6 +1742,9 @@ struct Engine::Impl {
       args.push_back({p.name, std::move(*v)});
     }
     run.ext[limiter].active++;
+    if (run.ext[limiter].limit == 0 && CountsAhead(tmpl, s.item_index)) {
+      run.ext[limiter].pods_ahead++;
+    }
     Execute(run, s.container, s.name, s.display, *tmpl, args, boundary, scope, &step, s.item,
             s.item_index, limiter);
   }

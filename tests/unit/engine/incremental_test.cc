@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "engine_harness.h"
 
 namespace hubspoke::engine::testing {
@@ -49,6 +51,61 @@ TEST(Incremental, OneTaskFinishedInAThousandItemFanOutChangesAHandfulOfNodes) {
   Changes rest = h.engine().TakeChanges();
   EXPECT_EQ(rest.workflows, std::vector<std::string>{name});
   EXPECT_EQ(h.Status(name).phase, Phase::kSucceeded);
+}
+
+size_t PodNodes(const WorkflowStatus& st) {
+  return std::count_if(st.nodes.begin(), st.nodes.end(),
+                       [](const Node& n) { return n.type == NodeType::kPod; });
+}
+
+// A big loop without a parallelism limit is materialized a bounded number of items ahead: its
+// first tasks go out at once, and each item that ends lets the next one in.
+TEST(Incremental, ABigLoopIsMaterializedAFewThousandItemsAhead) {
+  Harness h;
+  std::string name = h.Submit(FanOut(5000));
+  const size_t ahead = h.dispatched().size();
+  EXPECT_GE(ahead, 1000u);
+  EXPECT_LT(ahead, 5000u);
+  EXPECT_EQ(PodNodes(h.Status(name)), ahead);
+
+  ASSERT_TRUE(h.Step());  // the first item ends: one more comes in
+  EXPECT_EQ(h.dispatched().size(), ahead + 1);
+  EXPECT_EQ(PodNodes(h.Status(name)), ahead + 1);
+
+  h.RunUntilFinished(name);
+  const WorkflowStatus& st = h.Status(name);
+  EXPECT_EQ(st.phase, Phase::kSucceeded);
+  ASSERT_EQ(PodNodes(st), 5000u);
+  int next = 0;  // the items are created in their order
+  for (const Node& n : st.nodes) {
+    if (n.type == NodeType::kPod) EXPECT_EQ(n.item_index, next++);
+  }
+}
+
+// failFast stops what a parallelism limit holds back; items held back only because they were not
+// materialized yet are not "new steps": they all run, as they would had they been created first.
+TEST(Incremental, FailFastDoesNotDropItemsWaitingToBeMaterialized) {
+  Harness h;
+  std::string name = h.Run(R"(
+kind: Workflow
+metadata: {generateName: fan-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    failFast: true
+    steps:
+    - - name: loop
+        template: work
+        arguments: {parameters: [{name: code, value: "{{item}}"}]}
+        withSequence: {count: "3000"}
+  - name: work
+    inputs: {parameters: [{name: code}]}
+    container: {image: alpine, command: [sh, -c, "exit {{inputs.parameters.code}}"]}
+)");
+  const WorkflowStatus& st = h.Status(name);
+  EXPECT_EQ(st.phase, Phase::kFailed);  // every item but the first exits non-zero
+  EXPECT_EQ(PodNodes(st), 3000u);
 }
 
 TEST(Incremental, TakeChangesIsEmptyWhenNothingHappened) {
