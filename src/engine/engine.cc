@@ -87,7 +87,8 @@ constexpr const char* kDeadlineMessage = "Step exceeded its deadline";
 // When a loop's template sets no parallelism, the loop's items that run as pods are materialized
 // at most this many ahead of those that have ended: a 100,000-item fan-out creates its first
 // nodes and hands them to spokes at once, instead of expanding (and storing) every item first.
-// Spoke slots bound how many run anyway; the rest follow, in order, as those end.
+// Spoke slots bound how many run anyway; the rest follow, in order, half of them at a time as
+// those end.
 constexpr int kPodsAhead = 2048;
 
 // A step or task waiting to start: created when its group starts, started when the parallelism
@@ -1650,7 +1651,9 @@ struct Engine::Impl {
     run.ext[n].limiter = -1;
     run.ext[limiter].active--;
     if (run.ext[limiter].limit == 0 && CountsAhead(run.ext[n].tmpl, run.st.nodes[n].item_index)) {
-      run.ext[limiter].pods_ahead--;
+      // Refilled by halves: each new item is a child of its group node, which is stored again
+      // with all of its children whenever they change.
+      if (--run.ext[limiter].pods_ahead > kPodsAhead / 2) return;
     }
     // run.ext grows as requests start nodes: index it afresh each time, never hold a reference.
     auto more = [&] {
