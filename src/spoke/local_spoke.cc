@@ -26,19 +26,22 @@ std::string SelfDir() {
 constexpr const char* kGamesDir = "/usr/games";
 
 // The PATH tasks get and commands are looked up in: the spoke's own, plus /usr/games when it
-// exists (Debian installs cowsay there, outside root's PATH).
-std::string TaskPath() {
-  const char* env = getenv("PATH");
-  std::string path = env ? env : "/usr/bin:/bin";
-  if (access(kGamesDir, X_OK) == 0 &&
-      (":" + path + ":").find(std::string(":") + kGamesDir + ":") == std::string::npos) {
-    path += std::string(":") + kGamesDir;
-  }
+// exists (Debian installs cowsay there, outside root's PATH). Worked out at the first task.
+const std::string& TaskPath() {
+  static const std::string path = [] {
+    const char* env = getenv("PATH");
+    std::string p = env ? env : "/usr/bin:/bin";
+    if (access(kGamesDir, X_OK) == 0 &&
+        (":" + p + ":").find(std::string(":") + kGamesDir + ":") == std::string::npos) {
+      p += std::string(":") + kGamesDir;
+    }
+    return p;
+  }();
   return path;
 }
 
 bool OnPath(const std::string& cmd) {
-  std::string p = TaskPath();
+  const std::string& p = TaskPath();
   size_t start = 0;
   while (start <= p.size()) {
     size_t end = p.find(':', start);
