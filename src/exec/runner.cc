@@ -555,6 +555,7 @@ bool Attempt::PrepareFileSystem() {
   for (const std::string& volume : spec_.private_dirs)
     fs::create_directories(paths_.ToHost(volume), ec);
   request_.working_dir = spec_.working_dir.empty() ? attempt_dir_ : spec_.working_dir;
+  if (spec_.working_dir.empty()) return true;  // the attempt directory, made above
   std::string host_working_dir = paths_.ToHost(request_.working_dir);
   if (!fs::is_directory(host_working_dir, ec)) fs::create_directories(host_working_dir, ec);
   return true;
