@@ -111,7 +111,9 @@ def bench_steps(ctx, args):
 def bench_scale(ctx, args):
     path = write(os.path.join(ctx["work"], "scale.yaml"), FANOUT.format(n=args.n))
     data = os.path.join(ctx["work"], "scale-state")
-    floor = run([ctx["spawnbench"], "spawn", str(args.n), "2", "/bin/true"])[0]
+    # The floor is measured before and after the run, and the faster of the two counts: a floor
+    # that something else on the machine slowed down would flatter the hub.
+    floors = [run([ctx["spawnbench"], "spawn", str(args.n), "2", "/bin/true"])[0]]
     start = time.monotonic()
     hub = subprocess.Popen([ctx["hubspoke"], "run", path, "--spokes", "2", "-q", "--data", data],
                            stdout=subprocess.DEVNULL)
@@ -120,6 +122,8 @@ def bench_scale(ctx, args):
     if status != 0:
         sys.exit(f"hubspoke run of the scale workflow failed (status {status})")
     rss_mb = usage.ru_maxrss / 1024
+    floors.append(run([ctx["spawnbench"], "spawn", str(args.n), "2", "/bin/true"])[0])
+    floor = min(floors)
     names = [line.split()[0] for line in
              run([ctx["hubspoke"], "list", "--data", data, "-o", "name"])[1].decode().split()]
     name = names[0] if names else ""
@@ -129,7 +133,8 @@ def bench_scale(ctx, args):
     list_s, _ = run([ctx["hubspoke"], "list", "--data", data])
     db_mb = os.path.getsize(os.path.join(data, "hubspoke.db")) / 1e6
     return [
-        (f"scale: {args.n:,}-item withParam fan-out", f"{wall:.1f} s", f"{floor:.1f} s spawned",
+        (f"scale: {args.n:,}-item withParam fan-out", f"{wall:.1f} s",
+         f"{floor:.1f} s spawned (before {floors[0]:.1f} s, after {floors[1]:.1f} s)",
          f"{wall / floor:.2f}x the floor (target ≤ 1.3x)"),
         ("scale: hub peak RSS", f"{rss_mb:.0f} MB", f"{nodes:,} nodes",
          f"{rss_mb * 1024 / max(nodes, 1):.2f} KB per node (target ≤ 256 MB)"),
