@@ -158,7 +158,7 @@ def bench_durable(ctx, args):
             shutil.rmtree(shm_dir, ignore_errors=True)
     d, s = statistics.median(disk), statistics.median(shm)
     return [(f"durable: {args.m:,} tasks, state on disk", f"{d:.2f} s", f"{s:.2f} s on tmpfs",
-             f"+{(d / s - 1) * 100:.0f}% for durability (target ≤ 10%)")]
+             f"{(d / s - 1) * 100:+.0f}% for durability (target ≤ 10%)")]
 
 
 def main():
