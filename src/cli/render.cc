@@ -671,13 +671,14 @@ Summary Summarize(const std::vector<const engine::WorkflowStatus*>& workflows, M
       if (n.type != NodeType::kPod) continue;
       ++summary.tasks_by_phase[static_cast<size_t>(n.phase)];
       Item item = MakeItem(n, by_name, now);
+      // A task no spoke took (ended by a deadline or a stop while it waited) did no work.
+      bool worked = !n.child_workflow.empty() || (n.started_at > 0 && !n.host_node_name.empty());
+      if (!worked) continue;
       if (n.child_workflow.empty()) {
         summary.task_sum += item.duration;
-        if (n.started_at > 0 && !n.host_node_name.empty()) {
-          SummarySpoke& s = spokes[n.host_node_name];
-          ++s.tasks;
-          s.busy += item.duration;
-        }
+        SummarySpoke& s = spokes[n.host_node_name];
+        ++s.tasks;
+        s.busy += item.duration;
       }
       if (item.duration > 0 && !stood_for) tasks.emplace_back(item, w->name);
     }

@@ -109,6 +109,31 @@ TEST(SummaryJsonTest, HasTheDocumentedShapeAndCounts) {
   EXPECT_EQ(s["speedup"], 1.75);
 }
 
+// A task that never reached a spoke (a deadline ended it while it waited for a slot) did no work:
+// it counts among the tasks, not in the time the tasks took nor among the slowest.
+TEST(SummaryJsonTest, ATaskThatNeverRanAddsNoTaskTime) {
+  engine::WorkflowStatus run = StoredRun();
+  Node waited;
+  waited.id = "w4";
+  waited.name = "wf.work(4:4)";
+  waited.display_name = "work(4:4)";
+  waited.type = NodeType::kPod;
+  waited.phase = Phase::kFailed;
+  waited.message = "Step exceeded its deadline";
+  waited.boundary_id = "wf";
+  waited.fanout = "work";
+  waited.item_index = 4;
+  waited.started_at = kT0;  // created when the loop started, as Argo's pending pods are
+  waited.finished_at = kT0 + 4 * kSecond;
+  run.nodes.push_back(waited);
+  Json s = Json::parse(SummaryJson(Summarize({&run}, kT0 + 10 * kSecond)));
+  EXPECT_EQ(s["tasks"]["total"], 6);
+  EXPECT_EQ(s["tasks"]["Failed"], 3);
+  EXPECT_EQ(s["taskSeconds"], 7.0);
+  EXPECT_EQ(s["speedup"], 1.75);
+  for (const Json& t : s["slowestTasks"]) EXPECT_NE(t["name"], "work(4:4)");
+}
+
 TEST(SummaryHtmlTest, DrawsARowPerSpokeAndABarPerTaskColouredByPhase) {
   engine::WorkflowStatus run = StoredRun();
   std::string html = SummaryHtml(Summarize({&run}, kT0), {&run}, kT0);
