@@ -1640,6 +1640,7 @@ struct Engine::Impl {
     if (waits) {
       if (!l.deferred) l.deferred = std::make_unique<std::deque<StartRequest>>();
       l.deferred->push_back(std::move(s));
+      if (l.limit == 0) run.st.pods_not_created++;
       return;
     }
     StartRequested(run, limiter, s);
@@ -1666,6 +1667,7 @@ struct Engine::Impl {
       // Items waiting only to be materialized later were as good as started: failFast, which
       // stops what a parallelism limit holds back, does not drop them.
       bool limited = run.ext[limiter].limit > 0;
+      if (!limited) run.st.pods_not_created--;
       if (run.stopping || (limited && StopsScheduling(run, limiter))) {
         DropRequest(run, s);
         continue;

@@ -165,6 +165,9 @@ struct WorkflowStatus {
   std::vector<Param> outputs;                 // status.outputs.parameters (globalName outputs)
   std::vector<ArtifactRef> output_artifacts;  // status.outputs.artifacts (globalName)
   std::vector<Param> parameters;              // effective spec.arguments.parameters
+  // Loop items that will run as pods, held back until earlier items end (a big loop is created a
+  // few thousand items ahead): no node yet, but counted in the workflow's progress.
+  size_t pods_not_created = 0;
   // In creation order; nodes[0] is the root. A deque: a 100,000-item fan-out grows it without
   // moving every node to a buffer twice the size (a vector's growth holds both at once).
   std::deque<Node> nodes;

@@ -376,6 +376,7 @@ std::string WorkflowText(const spec::Workflow& manifest, const engine::WorkflowS
   if (status.created_at > 0) extra["creationTimestamp"] = status.created_at;
   if (status.started_at > 0) extra["startedAt"] = status.started_at;
   if (status.finished_at > 0) extra["finishedAt"] = status.finished_at;
+  if (status.pods_not_created > 0) extra["podsNotCreated"] = status.pods_not_created;
   if (!extra.empty()) st["hubspoke"] = std::move(extra);
 
   OutJson j;
@@ -423,6 +424,8 @@ Result<engine::WorkflowStatus> WorkflowFromObject(const Json& j,
   const Json& st = Member(j, "status");
   const Json& extra = Member(st, "hubspoke");
   w.parent_node = extra.value("parentNode", "");
+  const Json& not_created = Member(extra, "podsNotCreated");
+  if (not_created.is_number_unsigned()) w.pods_not_created = not_created.get<size_t>();
   Result<Micros> created = ReadTime(metadata, extra, "creationTimestamp");
   Result<engine::Phase> phase = ReadPhase(st);
   if (!phase) return Fail(Error{phase.error().code, phase.error().message, w.name});
@@ -634,7 +637,7 @@ std::string WorkflowJsonWithNodes(std::string_view workflow_json,
 }
 
 std::string WorkflowProgress(const engine::WorkflowStatus& status) {
-  size_t pods = 0, succeeded = 0;
+  size_t pods = status.pods_not_created, succeeded = 0;
   for (const engine::Node& n : status.nodes) {
     if (n.type != engine::NodeType::kPod) continue;
     ++pods;

@@ -67,6 +67,7 @@ TEST(Incremental, ABigLoopIsMaterializedAFewThousandItemsAhead) {
   EXPECT_GE(ahead, 1000u);
   EXPECT_LT(ahead, 5000u);
   EXPECT_EQ(PodNodes(h.Status(name)), ahead);
+  EXPECT_EQ(h.Status(name).pods_not_created, 5000u - ahead);  // in the progress all the same
 
   // Once half of them have ended, as many more come in at once (the group node, which lists
   // them, is stored once for them all).
@@ -83,9 +84,12 @@ TEST(Incremental, ABigLoopIsMaterializedAFewThousandItemsAhead) {
   const WorkflowStatus& st = h.Status(name);
   EXPECT_EQ(st.phase, Phase::kSucceeded);
   ASSERT_EQ(PodNodes(st), 5000u);
+  EXPECT_EQ(st.pods_not_created, 0u);
   int next = 0;  // the items are created in their order
   for (const Node& n : st.nodes) {
-    if (n.type == NodeType::kPod) EXPECT_EQ(n.item_index, next++);
+    if (n.type == NodeType::kPod) {
+      EXPECT_EQ(n.item_index, next++);
+    }
   }
 }
 

@@ -244,6 +244,24 @@ TEST(WorkflowStatusFromJsonTest, RoundTripsWithNodesInline) {
   ExpectSameWorkflow(w, *back);
 }
 
+// Items of a big loop not created yet count in the progress, and a client reading the workflow
+// back counts them too.
+TEST(WorkflowToJsonTest, ProgressCountsLoopItemsNotCreatedYet) {
+  WorkflowStatus w = FanoutWorkflow();
+  const std::string before =
+      Json::parse(WorkflowToJson(Manifest(), w, false))["status"]["progress"];
+  w.pods_not_created = 1000;
+  Json j = Json::parse(WorkflowToJson(Manifest(), w, false));
+  const std::string progress = j["status"]["progress"];
+  const std::string done = before.substr(0, before.find('/'));
+  const int pods = std::stoi(before.substr(before.find('/') + 1));
+  EXPECT_EQ(progress, done + "/" + std::to_string(pods + 1000));
+  Result<WorkflowStatus> back = WorkflowStatusFromJson(j.dump(), {});
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  EXPECT_EQ(back->pods_not_created, 1000u);
+  EXPECT_EQ(WorkflowProgress(*back), "0/1000");  // without its nodes: only those not created
+}
+
 TEST(WorkflowStatusFromJsonTest, RoundTripsFromStoreRowsAndPutsTheRootFirst) {
   WorkflowStatus w = FanoutWorkflow();
   std::vector<std::string> rows;
