@@ -1615,10 +1615,12 @@ struct Engine::Impl {
     return std::optional<std::vector<std::string>>();
   }
 
-  // A loop item that runs as a pod and ends by itself (not a daemon): without a parallelism
-  // limit, kPodsAhead of these at most are started and not ended under one template node.
-  static bool CountsAhead(const spec::Template* tmpl, int item_index) {
-    if (item_index < 0 || !tmpl || tmpl->daemon) return false;
+  // Whether a child of template node `limiter` counts in its pods_ahead: a loop item that runs as
+  // a pod and ends by itself (not a daemon), under a template without a parallelism limit.
+  // kPodsAhead of these at most are started and not ended under one template node. Asked when
+  // the child starts and when it ends, so both agree.
+  static bool CountsAhead(const NodeExt& limiter, const spec::Template* tmpl, int item_index) {
+    if (limiter.limit > 0 || item_index < 0 || !tmpl || tmpl->daemon) return false;
     return tmpl->kind == spec::Template::Kind::kContainer ||
            tmpl->kind == spec::Template::Kind::kScript ||
            tmpl->kind == spec::Template::Kind::kContainerSet;
@@ -1636,7 +1638,7 @@ struct Engine::Impl {
     bool waits = l.limit > 0
                      ? l.active >= l.limit
                      : l.pods_ahead >= kPodsAhead &&
-                           CountsAhead(FindTemplate(run, s.step->template_name), s.item_index);
+                           CountsAhead(l, FindTemplate(run, s.step->template_name), s.item_index);
     if (waits) {
       if (!l.deferred) l.deferred = std::make_unique<std::deque<StartRequest>>();
       l.deferred->push_back(std::move(s));
@@ -1651,7 +1653,7 @@ struct Engine::Impl {
     if (limiter < 0) return;
     run.ext[n].limiter = -1;
     run.ext[limiter].active--;
-    if (run.ext[limiter].limit == 0 && CountsAhead(run.ext[n].tmpl, run.st.nodes[n].item_index)) {
+    if (CountsAhead(run.ext[limiter], run.ext[n].tmpl, run.st.nodes[n].item_index)) {
       // Refilled by halves: each new item is a child of its group node, which is stored again
       // with all of its children whenever they change.
       if (--run.ext[limiter].pods_ahead > kPodsAhead / 2) return;
@@ -1747,9 +1749,7 @@ struct Engine::Impl {
       args.push_back({p.name, std::move(*v)});
     }
     run.ext[limiter].active++;
-    if (run.ext[limiter].limit == 0 && CountsAhead(tmpl, s.item_index)) {
-      run.ext[limiter].pods_ahead++;
-    }
+    if (CountsAhead(run.ext[limiter], tmpl, s.item_index)) run.ext[limiter].pods_ahead++;
     Execute(run, s.container, s.name, s.display, *tmpl, args, boundary, scope, &step, s.item,
             s.item_index, limiter);
   }
